@@ -1,0 +1,70 @@
+"""create_app(settings): the routes, the error handlers and the lifespan that owns everything."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fedblog.config import Settings
+from fedblog.runtime import database_url, open_runtime
+from fedblog.services import Services
+from fedblog.web import activitypub, inbox, pages, wellknown
+from fedblog.web.api import followers as api_followers
+from fedblog.web.api import openapi
+from fedblog.web.api import posts as api_posts
+from fedblog.web.api import settings as api_settings
+from fedblog.web.responses import json_error, wants_as2
+
+log = logging.getLogger(__name__)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/") or wants_as2(request) or exc.status_code != 404:
+        return json_error(exc.status_code, exc.detail or "error", headers=exc.headers)
+    return pages.not_found(request)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json_error(500, "internal error; it has been logged")
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool = True,
+               transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """`transport` replaces the outbound network (tests); `run_workers` runs queue workers here."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with database_url(settings) as dsn, open_runtime(settings, dsn, transport=transport) as rt:
+            services = Services.build(rt)
+            app.state.services = services
+            stop = asyncio.Event()
+            tasks = []
+            if run_workers:
+                tasks = [asyncio.create_task(services.processor.run(stop)),
+                         asyncio.create_task(services.delivery.run(stop))]
+            try:
+                yield
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    routes = [
+        *wellknown.routes, *inbox.routes, *activitypub.routes, *pages.routes,
+        *openapi.routes, *api_posts.routes, *api_followers.routes, *api_settings.routes,
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )

@@ -1,0 +1,82 @@
+"""The author's posts: write, edit, delete — each change stored and federated in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from fedblog.blog.html import hashtag_links, render_post
+from fedblog.models import Post
+from fedblog.outbox import as2, publish
+from fedblog.storage import posts as posts_store
+from fedblog.storage import settings as settings_store
+from fedblog.storage.db import Database
+from fedblog.storage.posts import PostFields
+from fedblog.urls import Urls
+
+
+class PostNotFound(LookupError):
+    """No live post has that id."""
+
+
+@dataclass(frozen=True)
+class PostDraft:
+    markdown: str
+    title: str | None = None
+    summary: str | None = None
+    language: str | None = None
+
+
+class PostService:
+    def __init__(self, db: Database, urls: Urls) -> None:
+        self.db = db
+        self.urls = urls
+
+    def _fields(self, draft: PostDraft, language: str) -> PostFields:
+        rendered = render_post(draft.markdown, title=draft.title)
+        return PostFields(
+            title=draft.title, markdown=draft.markdown,
+            content_html=hashtag_links(rendered.html_with_title, self.urls.tag),
+            body_html=hashtag_links(rendered.body_html, self.urls.tag),
+            content_text=rendered.text, summary=draft.summary or None,
+            language=draft.language or language, hashtags=rendered.hashtags,
+        )
+
+    async def create(self, draft: PostDraft) -> Post:
+        async with self.db.transaction() as conn:
+            settings = await settings_store.get_settings(conn)
+            post = await posts_store.insert(conn, self._fields(draft, settings.default_language))
+            note = as2.note(post, self.urls)
+            activity = as2.wrap("Create", f"{note['id']}/activity", self.urls, note,
+                                to=note["to"], cc=note["cc"], published=post.published_at)
+            await publish.to_followers(conn, activity)
+        return post
+
+    async def edit(self, post_id: int, changes: dict[str, str | None]) -> Post:
+        async with self.db.transaction() as conn:
+            current = await posts_store.get(conn, post_id, for_update=True)
+            if current is None or current.is_deleted:
+                raise PostNotFound(post_id)
+            draft = replace(
+                PostDraft(current.markdown, current.title, current.summary, current.language),
+                **changes,
+            )
+            post = await posts_store.update(conn, post_id, self._fields(draft, current.language))
+            assert post is not None and post.updated_at is not None
+            note = as2.note(post, self.urls)
+            activity = as2.wrap("Update", self.urls.new_activity(), self.urls, note,
+                                to=note["to"], cc=note["cc"], published=post.updated_at)
+            await publish.to_followers(conn, activity)
+        return post
+
+    async def delete(self, post_id: int) -> Post:
+        async with self.db.transaction() as conn:
+            post = await posts_store.mark_deleted(conn, post_id)
+            if post is None:
+                raise PostNotFound(post_id)
+            deleted_at = post.deleted_at or datetime.now(UTC)
+            tomb = as2.tombstone(self.urls.post(post_id), deleted_at)
+            activity = as2.wrap("Delete", self.urls.new_activity(), self.urls, tomb,
+                                to=[as2.PUBLIC], cc=[self.urls.followers], published=deleted_at)
+            await publish.to_followers(conn, activity)
+        return post

@@ -1,0 +1,101 @@
+"""The `fedblog` command: serve | worker | migrate | token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from fedblog import __version__
+from fedblog.app import create_app
+from fedblog.config import ConfigError, Settings
+from fedblog.runtime import database_url, open_runtime
+from fedblog.services import Services
+from fedblog.storage.db import Database, migrate
+from fedblog.web.api.auth import create_token
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fedblog", description="A blog that lives in the fediverse.")
+    parser.add_argument("--version", action="version", version=f"fedblog {__version__}")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server (and queue workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-workers", action="store_true",
+                       help="do not process the inbox and delivery queues in this process")
+
+    worker = commands.add_parser("worker", help="process the inbox and delivery queues only")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="deliveries in flight at once (default FEDBLOG_DELIVERY_CONCURRENCY)")
+
+    commands.add_parser("migrate", help="apply pending database migrations")
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="print a new API token")
+    create.add_argument("--label", default="")
+    return parser
+
+
+async def _migrate(settings: Settings) -> None:
+    async with database_url(settings) as dsn:
+        applied = await migrate(dsn)
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+
+
+async def _token(settings: Settings, label: str) -> None:
+    async with database_url(settings) as dsn:
+        await migrate(dsn)
+        db = await Database.connect(dsn, min_size=1, max_size=1)
+        try:
+            print(await create_token(db, label))
+        finally:
+            await db.close()
+
+
+async def _worker(settings: Settings, concurrency: int | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with database_url(settings) as dsn, open_runtime(settings, dsn) as runtime:
+        services = Services.build(runtime)
+        if concurrency:
+            services.delivery.concurrency = concurrency
+        logging.getLogger("fedblog").info("worker %s running", services.delivery.name)
+        await asyncio.gather(services.processor.run(stop), services.delivery.run(stop))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"fedblog: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        app = create_app(settings, run_workers=not args.no_workers)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                    proxy_headers=True)
+    elif args.command == "worker":
+        asyncio.run(_worker(settings, args.concurrency))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    elif args.command == "token":
+        asyncio.run(_token(settings, args.label))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Outbound HTTP: every request signed, every target checked, every response bounded."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+import httpx
+
+from fedblog.federation.addresses import ForbiddenAddress, check_url
+from fedblog.federation.keys import SigningKey
+from fedblog.federation.signatures import (
+    HttpRequestParts,
+    sign_request_cavage,
+    sign_request_rfc9421,
+)
+
+Scheme = Literal["cavage", "rfc9421"]
+AS2_ACCEPT = (
+    'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+)
+JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json",
+              "application/jrd+json")
+
+
+class FetchError(Exception):
+    """A remote document could not be fetched; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RemoteGone(FetchError):
+    """The remote answered 410 Gone: the document (an actor, a note) was deleted."""
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    allow_private: bool = False
+    require_https: bool = False
+    timeout: float = 10.0
+    max_bytes: int = 1024 * 1024
+    max_redirects: int = 3
+    user_agent: str = "fedblog"
+
+
+class HttpSignatureAuth(httpx.Auth):
+    """Signs each request as it is sent, so every retry carries a fresh Date and signature."""
+
+    requires_request_body = True
+
+    def __init__(self, key: SigningKey, scheme: Scheme = "cavage") -> None:
+        self.key = key
+        self.scheme = scheme
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        parts = HttpRequestParts(
+            method=request.method, url=str(request.url),
+            headers=tuple((k, v) for k, v in request.headers.items() if k.lower() != "host"),
+            body=request.content,
+        )
+        sign = sign_request_cavage if self.scheme == "cavage" else sign_request_rfc9421
+        signed = sign(parts, key_id=self.key.key_id, private_key=self.key.private_key, now=time.time())
+        for name, value in signed.headers:
+            request.headers[name] = value
+        yield request
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: int | None
+    error: str | None
+    retry_after: float | None
+    scheme: Scheme
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now or time.time()))
+
+
+class FederationClient:
+    """Signed fetches of remote documents and signed deliveries to remote inboxes."""
+
+    def __init__(self, http: httpx.AsyncClient, policy: ClientPolicy, fetch_key: SigningKey) -> None:
+        self.http = http
+        self.policy = policy
+        self.fetch_key = fetch_key
+
+    async def fetch_json(self, url: str, *, accept: str = AS2_ACCEPT) -> Any:
+        """GET a remote JSON document, following at most a few checked redirects."""
+        target = url
+        for _ in range(self.policy.max_redirects + 1):
+            await self._check(target)
+            response_or_location = await self._get_once(target, accept)
+            if isinstance(response_or_location, str):
+                target = response_or_location
+                continue
+            return response_or_location
+        raise FetchError(f"too many redirects fetching {url}")
+
+    async def _check(self, url: str) -> None:
+        try:
+            await check_url(url, allow_private=self.policy.allow_private,
+                            require_https=self.policy.require_https)
+        except ForbiddenAddress as exc:
+            raise FetchError(str(exc)) from exc
+
+    async def _get_once(self, url: str, accept: str) -> Any:
+        headers = {"Accept": accept, "User-Agent": self.policy.user_agent}
+        auth = HttpSignatureAuth(self.fetch_key, "cavage")
+        try:
+            async with self.http.stream(
+                "GET", url, headers=headers, auth=auth, timeout=self.policy.timeout,
+                follow_redirects=False,
+            ) as response:
+                if response.is_redirect:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchError(f"redirect without Location from {url}", response.status_code)
+                    return urljoin(url, location)
+                if response.status_code == 410:
+                    raise RemoteGone(f"{url} is gone", 410)
+                if response.status_code != 200:
+                    raise FetchError(f"{url} answered {response.status_code}", response.status_code)
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if content_type not in JSON_TYPES:
+                    raise FetchError(f"{url} is {content_type or 'untyped'}, not JSON")
+                body = await self._read_bounded(response.aiter_bytes(), url)
+        except httpx.HTTPError as exc:
+            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise FetchError(f"{url} did not return valid JSON") from exc
+
+    async def _read_bounded(self, chunks: AsyncGenerator[bytes, None] | Any, url: str) -> bytes:
+        buffer = bytearray()
+        async for chunk in chunks:
+            buffer.extend(chunk)
+            if len(buffer) > self.policy.max_bytes:
+                raise FetchError(f"{url} is larger than {self.policy.max_bytes} bytes")
+        return bytes(buffer)
+
+    async def deliver(self, inbox: str, body: bytes, key: SigningKey, scheme: Scheme) -> DeliveryResult:
+        """POST one activity to one inbox; never raises for network trouble."""
+        try:
+            await check_url(inbox, allow_private=self.policy.allow_private,
+                            require_https=self.policy.require_https)
+        except ForbiddenAddress as exc:
+            return DeliveryResult(None, f"forbidden target: {exc}", None, scheme)
+        headers = {"Content-Type": "application/activity+json", "User-Agent": self.policy.user_agent}
+        try:
+            response = await self.http.post(
+                inbox, content=body, headers=headers, auth=HttpSignatureAuth(key, scheme),
+                timeout=self.policy.timeout, follow_redirects=False,
+            )
+        except httpx.HTTPError as exc:
+            return DeliveryResult(None, f"{type(exc).__name__}: {exc}", None, scheme)
+        error = None if response.is_success else f"HTTP {response.status_code}"
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        return DeliveryResult(response.status_code, error, retry_after, scheme)

@@ -1,0 +1,39 @@
+"""What a handler gets: the parsed activity, the stored item and the running blog."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import Enum
+
+from fedblog.federation.vocab import Activity
+from fedblog.inbox.keyring import Keyring
+from fedblog.runtime import Runtime
+from fedblog.storage import inbox as inbox_store
+from fedblog.storage.db import Connection
+from fedblog.storage.inbox import InboxItem
+
+
+class Result(Enum):
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+
+
+class RetryLater(Exception):
+    """A passing failure (a remote fetch timed out): keep the activity and try again."""
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    runtime: Runtime
+    keyring: Keyring
+    item: InboxItem
+    activity: Activity
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """The handler's writes and the item's 'processed' mark commit together: exactly once."""
+        async with self.runtime.db.transaction() as conn:
+            yield conn
+            await inbox_store.finish(conn, self.item.id, Result.PROCESSED.value)

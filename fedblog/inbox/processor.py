@@ -1,0 +1,84 @@
+"""Processes stored inbox activities after the 202, each exactly once, surviving restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fedblog.federation.vocab import VocabError, parse_activity
+from fedblog.inbox.context import HandlerContext, Result, RetryLater
+from fedblog.inbox.handlers import HANDLERS
+from fedblog.inbox.keyring import Keyring
+from fedblog.runtime import Runtime
+from fedblog.storage import inbox as inbox_store
+from fedblog.storage.inbox import InboxItem
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+class InboxProcessor:
+    def __init__(self, runtime: Runtime, keyring: Keyring, *, batch: int = 50,
+                 lease_seconds: float = 60.0, idle_poll: float = 1.0) -> None:
+        self.runtime = runtime
+        self.keyring = keyring
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.idle_poll = idle_poll
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except (OSError, asyncio.TimeoutError) as exc:
+                log.warning("inbox processing paused, database unavailable: %s", exc)
+                done = 0
+            if done == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def run_once(self) -> int:
+        async with self.runtime.db.connection() as conn:
+            items = await inbox_store.claim(conn, limit=self.batch, lease_seconds=self.lease_seconds)
+        for item in items:
+            await self._process(item)
+        return len(items)
+
+    async def _process(self, item: InboxItem) -> None:
+        try:
+            activity = parse_activity(item.body)
+            handler = HANDLERS.get(activity.type)
+            if handler is None:
+                log.info("ignoring unsupported %s %s", activity.type, activity.id)
+                result = Result.IGNORED
+            else:
+                result = await handler(HandlerContext(self.runtime, self.keyring, item, activity))
+        except RetryLater as exc:
+            await self._retry_or_fail(item, str(exc))
+            return
+        except VocabError as exc:
+            await self._finish(item, "failed", f"unparsable: {exc}")
+            return
+        except Exception as exc:  # one bad activity must not stop the others
+            log.exception("handling %s failed", item.activity_id)
+            await self._retry_or_fail(item, f"{type(exc).__name__}: {exc}")
+            return
+        await self._finish(item, result.value)
+
+    async def _retry_or_fail(self, item: InboxItem, error: str) -> None:
+        if item.attempts >= MAX_ATTEMPTS:
+            await self._finish(item, "failed", error)
+            return
+        async with self.runtime.db.connection() as conn:
+            await inbox_store.release(conn, item.id, error, retry_in=2.0**item.attempts)
+
+    async def _finish(self, item: InboxItem, state: str, error: str | None = None) -> None:
+        async with self.runtime.db.connection() as conn:
+            await inbox_store.finish(conn, item.id, state, error)

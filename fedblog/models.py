@@ -1,0 +1,74 @@
+"""The blog's own small typed objects, shared by storage, domain and web layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Post:
+    id: int
+    title: str | None
+    markdown: str
+    content_html: str
+    body_html: str
+    content_text: str
+    summary: str | None
+    language: str
+    hashtags: tuple[str, ...]
+    published_at: datetime
+    updated_at: datetime | None
+    deleted_at: datetime | None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    id: str
+    host: str
+    type: str
+    inbox: str
+    shared_inbox: str | None
+    preferred_username: str | None
+    name: str | None
+    url: str | None
+    icon_url: str | None
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.inbox
+
+    @property
+    def handle(self) -> str:
+        return f"@{self.preferred_username or '?'}@{self.host}"
+
+
+@dataclass(frozen=True)
+class Follower:
+    actor: RemoteActor
+    follow_activity_id: str
+    state: str
+    created_at: datetime
+    accepted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BlogSettings:
+    display_name: str
+    summary: str
+    icon_url: str | None
+    manually_approves_followers: bool
+    discoverable: bool
+    followers_visible: bool
+    default_language: str
+
+
+@dataclass(frozen=True)
+class LocalKey:
+    name: str
+    private_key_pem: str
+    public_key_pem: str

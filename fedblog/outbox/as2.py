@@ -1,0 +1,173 @@
+"""The blog's own objects rendered as ActivityStreams 2 documents: the one place that does it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fedblog import __version__
+from fedblog.models import BlogSettings, Post, RemoteActor
+from fedblog.urls import Urls
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+EXTENSIONS: dict[str, Any] = {
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
+    "toot": "http://joinmastodon.org/ns#",
+    "discoverable": "toot:discoverable",
+    "indexable": "toot:indexable",
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+}
+CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
+Document = dict[str, Any]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def blog_actor(urls: Urls, settings: BlogSettings, public_key_pem: str,
+               published: datetime | None = None) -> Document:
+    document: Document = {
+        "@context": CONTEXT,
+        "id": urls.actor,
+        "type": "Person",
+        "preferredUsername": urls.username,
+        "name": settings.display_name,
+        "summary": settings.summary,
+        "url": urls.home,
+        "inbox": urls.inbox,
+        "outbox": urls.outbox,
+        "followers": urls.followers,
+        "following": urls.following,
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": settings.manually_approves_followers,
+        "discoverable": settings.discoverable,
+        "indexable": settings.discoverable,
+        "publicKey": {"id": urls.key_id, "owner": urls.actor, "publicKeyPem": public_key_pem},
+    }
+    if settings.icon_url:
+        document["icon"] = {"type": "Image", "url": settings.icon_url}
+    if published is not None:
+        document["published"] = iso(published)
+    return document
+
+
+def instance_actor(urls: Urls, public_key_pem: str) -> Document:
+    """The server's own actor, which signs fetches that are not the blog's business."""
+    host = urls.base.split("://", 1)[1]
+    return {
+        "@context": CONTEXT,
+        "id": urls.instance_actor,
+        "type": "Application",
+        "preferredUsername": host,
+        "name": "fedblog instance actor",
+        "url": urls.home,
+        "inbox": urls.instance_inbox,
+        "outbox": f"{urls.instance_actor}/outbox",
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "publicKey": {
+            "id": urls.instance_key_id, "owner": urls.instance_actor,
+            "publicKeyPem": public_key_pem,
+        },
+    }
+
+
+def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0,
+         shares_count: int = 0) -> Document:
+    post_url = urls.post(post.id)
+    content = post.content_html
+    document: Document = {
+        "id": post_url,
+        "type": "Note",
+        "url": post_url,
+        "attributedTo": urls.actor,
+        "content": content,
+        "contentMap": {post.language: content},
+        "published": iso(post.published_at),
+        "to": [PUBLIC],
+        "cc": [urls.followers],
+        "sensitive": bool(post.summary),
+        "tag": [
+            {"type": "Hashtag", "href": urls.tag(tag), "name": f"#{tag}"} for tag in post.hashtags
+        ],
+        "replies": {"id": urls.post_replies(post.id), "type": "OrderedCollection",
+                    "totalItems": replies_count},
+        "likes": {"id": urls.post_likes(post.id), "type": "Collection", "totalItems": likes_count},
+        "shares": {"id": urls.post_shares(post.id), "type": "Collection",
+                   "totalItems": shares_count},
+    }
+    if post.summary:
+        document["summary"] = post.summary
+    if post.updated_at is not None:
+        document["updated"] = iso(post.updated_at)
+    return document
+
+
+def tombstone(post_url: str, deleted: datetime, former_type: str = "Note") -> Document:
+    return {"id": post_url, "type": "Tombstone", "formerType": former_type,
+            "deleted": iso(deleted)}
+
+
+def with_context(document: Document) -> Document:
+    return {"@context": CONTEXT, **document}
+
+
+def wrap(activity_type: str, activity_id: str, urls: Urls, obj: Document | str, *,
+         to: list[str], cc: list[str] | None = None, published: datetime | None = None) -> Document:
+    activity: Document = {
+        "@context": CONTEXT,
+        "id": activity_id,
+        "type": activity_type,
+        "actor": urls.actor,
+        "object": obj,
+        "to": to,
+    }
+    if cc:
+        activity["cc"] = cc
+    if published is not None:
+        activity["published"] = iso(published)
+    return activity
+
+
+def follow_response(activity_type: str, activity_id: str, urls: Urls, follower: RemoteActor,
+                    follow_id: str) -> Document:
+    """Accept or Reject of a Follow, embedding the Follow as Mastodon expects."""
+    follow = {"id": follow_id, "type": "Follow", "actor": follower.id, "object": urls.actor}
+    return wrap(activity_type, activity_id, urls, follow, to=[follower.id])
+
+
+def ordered_collection(collection_id: str, total: int, first: str | None) -> Document:
+    document: Document = {"@context": CONTEXT, "id": collection_id, "type": "OrderedCollection",
+                          "totalItems": total}
+    if first is not None:
+        document["first"] = first
+    return document
+
+
+def ordered_page(page_id: str, part_of: str, items: list[Any], next_page: str | None) -> Document:
+    document: Document = {"@context": CONTEXT, "id": page_id, "type": "OrderedCollectionPage",
+                          "partOf": part_of, "orderedItems": items}
+    if next_page is not None:
+        document["next"] = next_page
+    return document
+
+
+def nodeinfo(urls: Urls, *, users: int, posts: int, open_registrations: bool = False) -> Document:
+    return {
+        "version": "2.1",
+        "software": {"name": "fedblog", "version": __version__,
+                     "repository": "https://github.com/fedblog/fedblog"},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": ["atom1.0", "rss2.0"]},
+        "openRegistrations": open_registrations,
+        "usage": {"users": {"total": users, "activeMonth": users, "activeHalfyear": users},
+                  "localPosts": posts},
+        "metadata": {"nodeName": urls.base.split("://", 1)[1]},
+    }

@@ -1,0 +1,38 @@
+"""Turning the blog's decisions into stored activities and queued deliveries, in the caller's transaction."""
+
+from __future__ import annotations
+
+from fedblog.models import RemoteActor
+from fedblog.outbox.as2 import Document
+from fedblog.storage import followers as followers_store
+from fedblog.storage import outbox as outbox_store
+from fedblog.storage.db import Connection
+
+
+def _object_id(activity: Document) -> str | None:
+    obj = activity.get("object")
+    if isinstance(obj, dict):
+        value = obj.get("id")
+        return value if isinstance(value, str) else None
+    return obj if isinstance(obj, str) else None
+
+
+async def to_followers(conn: Connection, activity: Document, *, public: bool = True,
+                       extra_inboxes: tuple[str, ...] = ()) -> int:
+    """Store the activity and queue it for every follower's (shared) inbox; returns the queued count."""
+    pk = await outbox_store.insert_activity(
+        conn, activity_id=activity["id"], type_=activity["type"],
+        object_id=_object_id(activity), body=activity, public=public,
+    )
+    inboxes = await followers_store.delivery_inboxes(conn)
+    return await outbox_store.enqueue(conn, pk, [*inboxes, *extra_inboxes])
+
+
+async def to_actor(conn: Connection, activity: Document, actor: RemoteActor, *,
+                   signer: str = "blog") -> int:
+    """Store the activity and queue it for one actor's personal inbox (Accept, Reject, Block)."""
+    pk = await outbox_store.insert_activity(
+        conn, activity_id=activity["id"], type_=activity["type"],
+        object_id=_object_id(activity), body=activity, signer=signer, public=False,
+    )
+    return await outbox_store.enqueue(conn, pk, [actor.inbox])

@@ -1,0 +1,78 @@
+"""The inbound activity log: stored before the 202, processed afterwards, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fedblog.storage.db import Connection
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    activity_id: str
+    actor_id: str
+    type: str
+    body: Any
+    key_id: str
+    sender_ip: str | None
+    received_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class NewInboxItem:
+    activity_id: str
+    actor_id: str
+    type: str
+    body: Any
+    key_id: str
+    sender_ip: str | None
+
+
+async def insert(conn: Connection, item: NewInboxItem) -> int | None:
+    """Store the activity; None when its id was seen before (deduplication)."""
+    value = await conn.fetchval(
+        "INSERT INTO inbox_activities (activity_id, actor_id, type, body, key_id, sender_ip)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (activity_id) DO NOTHING RETURNING id",
+        item.activity_id, item.actor_id, item.type, item.body, item.key_id, item.sender_ip,
+    )
+    return int(value) if value is not None else None
+
+
+async def claim(conn: Connection, *, limit: int, lease_seconds: float) -> list[InboxItem]:
+    """Lease a batch of unprocessed activities; a crashed worker's lease simply expires."""
+    rows = await conn.fetch(
+        "UPDATE inbox_activities SET locked_until = now() + make_interval(secs => $2),"
+        " attempts = attempts + 1"
+        " WHERE id IN (SELECT id FROM inbox_activities WHERE state = 'received'"
+        "   AND (locked_until IS NULL OR locked_until < now())"
+        "   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, activity_id, actor_id, type, body, key_id, sender_ip, received_at, attempts",
+        limit, lease_seconds,
+    )
+    return sorted((InboxItem(**dict(r)) for r in rows), key=lambda item: item.id)
+
+
+async def finish(conn: Connection, item_id: int, state: str, error: str | None = None) -> None:
+    await conn.execute(
+        "UPDATE inbox_activities SET state = $2, error = $3, processed_at = now(),"
+        " locked_until = NULL WHERE id = $1 AND state = 'received'",
+        item_id, state, error,
+    )
+
+
+async def release(conn: Connection, item_id: int, error: str, retry_in: float) -> None:
+    """A handler failed for a passing reason: leave it queued, retry after a while."""
+    await conn.execute(
+        "UPDATE inbox_activities SET error = $2,"
+        " locked_until = now() + make_interval(secs => $3) WHERE id = $1",
+        item_id, error, retry_in,
+    )
+
+
+async def count_by_state(conn: Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT state, count(*) AS n FROM inbox_activities GROUP BY state")
+    return {r["state"]: int(r["n"]) for r in rows}
