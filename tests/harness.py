@@ -37,10 +37,10 @@ class BlogServer:
     def __init__(self, database_url: str, *, port: int | None = None, run_workers: bool = True,
                  **overrides: Any) -> None:
         self.port = port or free_port()
+        defaults: dict[str, Any] = {"allow_private_addresses": True, "retry_scale": 0.002}
         self.settings = replace(
             Settings(), domain=f"127.0.0.1:{self.port}", scheme="http", api_token=TOKEN,
-            database_url=database_url, allow_private_addresses=True, retry_scale=0.002,
-            **overrides,
+            database_url=database_url, **{**defaults, **overrides},
         )
         self.run_workers = run_workers
         self._server: uvicorn.Server | None = None

@@ -164,12 +164,12 @@ def signing_string(
 
 def _check_pseudo_headers(parsed: ParsedSignature) -> None:
     algorithm = parsed.algorithm
-    if algorithm is not None and algorithm.lower().startswith(_NO_PSEUDO_PREFIXES):
-        if CREATED in parsed.covered or EXPIRES in parsed.covered:
-            raise fail(
-                Reason.PSEUDO_HEADER_NOT_ALLOWED,
-                f"(created)/(expires) cannot be signed with {algorithm}",
-            )
+    forbidden = algorithm is not None and algorithm.lower().startswith(_NO_PSEUDO_PREFIXES)
+    if forbidden and (CREATED in parsed.covered or EXPIRES in parsed.covered):
+        raise fail(
+            Reason.PSEUDO_HEADER_NOT_ALLOWED,
+            f"(created)/(expires) cannot be signed with {algorithm}",
+        )
 
 
 def _line_value(
@@ -244,24 +244,33 @@ def verify_cavage(
         _check_required(parsed, request)
     if policy.require_digest_for_body:
         _check_digest_present(request)
-    if not _verifies(algorithms, checked, text, parsed.signature):
-        if not (
-            policy.allow_query_less_target
-            and REQUEST_TARGET in parsed.covered
-            and request.url_parts().query is not None
-            and _verifies(
-                algorithms,
-                checked,
-                signing_string(parsed, request, include_query=False),
-                parsed.signature,
-            )
-        ):
-            raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
+    if not _verifies(algorithms, checked, text, parsed.signature) and not _verifies_quirk(
+        parsed, request, algorithms, checked, policy
+    ):
+        raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
     check_present_digests(request)
-    if policy.require_digest_for_body and wants_digest(request):
-        if not (parsed.covers("digest") or parsed.covers("content-digest")):
-            raise fail(Reason.DIGEST_NOT_SIGNED, "a POST must sign its Digest header")
+    digest_signed = parsed.covers("digest") or parsed.covers("content-digest")
+    if policy.require_digest_for_body and wants_digest(request) and not digest_signed:
+        raise fail(Reason.DIGEST_NOT_SIGNED, "a POST must sign its Digest header")
     _check_time(parsed, request, now, policy)
+
+
+def _verifies_quirk(
+    parsed: ParsedSignature,
+    request: HttpRequestParts,
+    algorithms: tuple[str, ...],
+    key: crypto.PublicKey,
+    policy: VerifyPolicy,
+) -> bool:
+    """Mastodon's compatibility quirk: older senders signed (request-target) without the query."""
+    if not (
+        policy.allow_query_less_target
+        and REQUEST_TARGET in parsed.covered
+        and request.url_parts().query is not None
+    ):
+        return False
+    text = signing_string(parsed, request, include_query=False)
+    return _verifies(algorithms, key, text, parsed.signature)
 
 
 def _verifies(algorithms: tuple[str, ...], key: crypto.PublicKey, text: str, sig: bytes) -> bool:

@@ -7,17 +7,17 @@ Pure code: no database, no network, no web framework. The public names are re-ex
 from __future__ import annotations
 
 import base64
-import calendar
 import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import formatdate
 from functools import cached_property
 from typing import Literal
 from urllib.parse import urlsplit
 
-import http_sfv
+from http_sfv.dictionary import Dictionary
 
 
 class Reason:
@@ -56,9 +56,12 @@ class SignatureError(Exception):
     message: str
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+        super().__init__(code, message)  # both in args, so the error pickles and copies
         self.code = code
         self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
 
 
 def fail(code: str, message: str) -> SignatureError:
@@ -292,10 +295,10 @@ def check_digest_field(value: str, body: bytes) -> None:
 
 def check_content_digest_field(value: str, body: bytes) -> None:
     """Check an RFC 9530 `Content-Digest` value (an RFC 8941 dictionary) against the body."""
-    parsed = http_sfv.Dictionary()
+    parsed = Dictionary()
     try:
         parsed.parse(value.encode("ascii"))
-    except Exception as exc:  # http_sfv raises ValueError, encode UnicodeEncodeError
+    except Exception as exc:  # any failure of the third-party parser means "not a dictionary"
         raise fail(
             Reason.MALFORMED_CONTENT_DIGEST,
             "Content-Digest is not a valid RFC 8941 dictionary",
@@ -307,7 +310,9 @@ def check_content_digest_field(value: str, body: bytes) -> None:
             continue
         expected = getattr(member, "value", None)
         if not isinstance(expected, bytes):
-            raise fail(Reason.MALFORMED_CONTENT_DIGEST, f"Content-Digest {name} is not a byte sequence")
+            raise fail(
+                Reason.MALFORMED_CONTENT_DIGEST, f"Content-Digest {name} is not a byte sequence"
+            )
         if not hmac.compare_digest(expected, hasher(body).digest()):
             raise fail(Reason.DIGEST_MISMATCH, "the body does not match the Content-Digest header")
         checked = True
@@ -327,8 +332,12 @@ def check_present_digests(request: HttpRequestParts) -> None:
 
 # --- dates and time windows -----------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 # IMF-fixdate. "UTC" and "+0000" are tolerated because some fediverse servers send them.
 _IMF_FIXDATE = re.compile(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
@@ -341,11 +350,15 @@ def parse_http_date(value: str) -> int:
     match = _IMF_FIXDATE.fullmatch(value.strip())
     if match is None:
         raise fail(Reason.DATE_UNPARSABLE, "the Date header is not an IMF-fixdate")
-    day, month, year, hour, minute, second = match.groups()
-    fields = (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
-    if not (1 <= fields[2] <= 31 and fields[3] <= 23 and fields[4] <= 59 and fields[5] <= 60):
-        raise fail(Reason.DATE_UNPARSABLE, "the Date header holds an impossible time")
-    return calendar.timegm(fields + (0, 0, 0))
+    day, month, year, hour, minute, second = (
+        int(g) if g.isdigit() else _MONTHS[g] for g in match.groups()
+    )
+    try:
+        # datetime validates the calendar (no 31 Feb); a leap second counts as :59.
+        moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except ValueError as exc:
+        raise fail(Reason.DATE_UNPARSABLE, "the Date header holds an impossible time") from exc
+    return int(moment.timestamp())
 
 
 def format_http_date(now: float) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qsl, quote, unquote
 
-import http_sfv
+from http_sfv.dictionary import Dictionary
+from http_sfv.item import InnerList, Item
+from http_sfv.list import List as SfList
 
 from fedblog.federation import signatures_crypto as crypto
 from fedblog.federation.signatures_common import (
@@ -28,23 +30,31 @@ from fedblog.federation.signatures_common import (
 )
 
 _DERIVED = frozenset(
-    {"@method", "@target-uri", "@authority", "@scheme", "@request-target", "@path", "@query",
-     "@query-param"}
+    {
+        "@method",
+        "@target-uri",
+        "@authority",
+        "@scheme",
+        "@request-target",
+        "@path",
+        "@query",
+        "@query-param",
+    }
 )
 _FIELD_PARAMS = frozenset({"sf", "key", "bs", "req", "tr"})
 _FLAG_PARAMS = frozenset({"sf", "bs", "req", "tr"})
 # Structured types of fields whose `;sf` form we may be asked for; others are tried in turn.
-_SF_TYPES: dict[str, type[http_sfv.Dictionary] | type[http_sfv.List]] = {
-    "content-digest": http_sfv.Dictionary,
-    "repr-digest": http_sfv.Dictionary,
-    "want-content-digest": http_sfv.Dictionary,
-    "want-repr-digest": http_sfv.Dictionary,
-    "signature": http_sfv.Dictionary,
-    "signature-input": http_sfv.Dictionary,
-    "accept-signature": http_sfv.Dictionary,
-    "priority": http_sfv.Dictionary,
-    "cache-status": http_sfv.List,
-    "proxy-status": http_sfv.List,
+_SF_TYPES: dict[str, type[Dictionary | SfList]] = {
+    "content-digest": Dictionary,
+    "repr-digest": Dictionary,
+    "want-content-digest": Dictionary,
+    "want-repr-digest": Dictionary,
+    "signature": Dictionary,
+    "signature-input": Dictionary,
+    "accept-signature": Dictionary,
+    "priority": Dictionary,
+    "cache-status": SfList,
+    "proxy-status": SfList,
 }
 
 
@@ -63,7 +73,7 @@ def parse_rfc9421(request: HttpRequestParts, *, label: str | None = None) -> Par
     elif label not in inputs:
         raise fail(Reason.MISSING_SIGNATURE, f"there is no signature labelled {label}")
     member = inputs[label]
-    if not isinstance(member, http_sfv.InnerList):
+    if not isinstance(member, InnerList):
         raise fail(Reason.MALFORMED_SIGNATURE, f"Signature-Input {label} is not an inner list")
     components = tuple(_component(item) for item in member)
     if len({(c.name, frozenset(c.params)) for c in components}) != len(components):
@@ -75,8 +85,10 @@ def parse_rfc9421(request: HttpRequestParts, *, label: str | None = None) -> Par
     algorithm = _string_param(params, "alg")  # checked against the registry by verify
     try:
         serialised = str(member)
-    except Exception as exc:  # http_sfv raises ValueError on values it cannot serialise
-        raise fail(Reason.MALFORMED_SIGNATURE, "the signature parameters cannot be serialised") from exc
+    except Exception as exc:  # untrusted input: any serialiser failure means malformed
+        raise fail(
+            Reason.MALFORMED_SIGNATURE, "the signature parameters cannot be serialised"
+        ) from exc
     return ParsedSignature(
         scheme="rfc9421",
         key_id=key_id,
@@ -94,30 +106,30 @@ def parse_rfc9421(request: HttpRequestParts, *, label: str | None = None) -> Par
     )
 
 
-def _dictionary(value: str | None, name: str) -> http_sfv.Dictionary:
+def _dictionary(value: str | None, name: str) -> Dictionary:
     if value is None:
         raise fail(Reason.MISSING_SIGNATURE, f"no {name} field")
-    parsed = http_sfv.Dictionary()
+    parsed = Dictionary()
     try:
         parsed.parse(value.encode("ascii"))
-    except Exception as exc:  # ValueError from http_sfv, UnicodeEncodeError from encode
+    except Exception as exc:  # untrusted input: any parser failure means malformed
         raise fail(Reason.MALFORMED_SIGNATURE, f"{name} is not an RFC 8941 dictionary") from exc
     return parsed
 
 
-def _signature_bytes(signatures: http_sfv.Dictionary, label: str) -> bytes:
+def _signature_bytes(signatures: Dictionary, label: str) -> bytes:
     member = signatures.get(label)
     if member is None:
         raise fail(Reason.MALFORMED_SIGNATURE, f"Signature has no member {label}")
     value = getattr(member, "value", None)
-    if not isinstance(member, http_sfv.Item) or type(value) is not bytes or not value:
+    if not isinstance(member, Item) or type(value) is not bytes or not value:
         raise fail(Reason.MALFORMED_SIGNATURE, f"Signature {label} is not a byte sequence")
     return value
 
 
 def _component(item: object) -> Component:
     name = getattr(item, "value", None)
-    if not isinstance(item, http_sfv.Item) or type(name) is not str or not name:
+    if not isinstance(item, Item) or type(name) is not str or not name:
         raise fail(Reason.MALFORMED_SIGNATURE, "a covered component is not a string")
     if name != name.lower():
         raise fail(Reason.MALFORMED_SIGNATURE, f"component {name} is not lower case")
@@ -128,7 +140,7 @@ def _component(item: object) -> Component:
         _check_field_params(name, params)
     try:
         identifier = str(item)
-    except Exception as exc:  # http_sfv raises ValueError on values it cannot serialise
+    except Exception as exc:  # untrusted input: any serialiser failure means malformed
         raise fail(Reason.MALFORMED_SIGNATURE, f"component {name} cannot be serialised") from exc
     return Component(name=name, params=params, identifier=identifier)
 
@@ -261,17 +273,18 @@ def _byte_sequence(line: str) -> str:
 
 def _unstructured(name: str) -> Exception:
     code = (
-        Reason.MALFORMED_CONTENT_DIGEST if name == "content-digest"
+        Reason.MALFORMED_CONTENT_DIGEST
+        if name == "content-digest"
         else Reason.MISSING_COVERED_COMPONENT
     )
     return fail(code, f"the covered field {name} is not a valid structured field")
 
 
 def _dictionary_member(name: str, value: str, key: str) -> str:
-    parsed = http_sfv.Dictionary()
+    parsed = Dictionary()
     try:
         parsed.parse(value.encode("ascii"))
-    except Exception as exc:  # ValueError from http_sfv, UnicodeEncodeError from encode
+    except Exception as exc:  # untrusted input: any parser failure means malformed
         raise _unstructured(name) from exc
     member = parsed.get(key)
     if member is None:
@@ -280,16 +293,14 @@ def _dictionary_member(name: str, value: str, key: str) -> str:
 
 
 def _structured(name: str, value: str) -> str:
-    kinds = (_SF_TYPES[name],) if name in _SF_TYPES else (
-        http_sfv.Dictionary, http_sfv.List, http_sfv.Item
-    )
+    kinds = (_SF_TYPES[name],) if name in _SF_TYPES else (Dictionary, SfList, Item)
     for kind in kinds:
         parsed = kind()
         try:
             parsed.parse(value.encode("ascii"))
             return str(parsed)
-        except Exception:  # ValueError from http_sfv; try the next structured type
-            continue
+        except (ValueError, UnicodeEncodeError):  # not this structured type: try the next
+            pass
     raise _unstructured(name)
 
 
@@ -340,8 +351,10 @@ def verify_rfc9421(
     if not crypto.verify_bytes(algorithm, checked, encode_base(base), parsed.signature):
         raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
     check_present_digests(request)
-    if policy.require_digest_for_body and wants_digest(request) and not parsed.covers(
-        "content-digest"
+    if (
+        policy.require_digest_for_body
+        and wants_digest(request)
+        and not parsed.covers("content-digest")
     ):
         raise fail(Reason.CONTENT_DIGEST_NOT_COVERED, "a POST must cover content-digest")
     if parsed.created is not None:
@@ -354,10 +367,14 @@ def _check_required(parsed: ParsedSignature) -> None:
         raise fail(Reason.MISSING_REQUIRED_COMPONENT, "@method must be covered")
     if not (
         parsed.covers("@target-uri")
-        or (parsed.covers("@authority") and (parsed.covers("@path") or parsed.covers("@request-target")))
+        or (
+            parsed.covers("@authority")
+            and (parsed.covers("@path") or parsed.covers("@request-target"))
+        )
     ):
         raise fail(
-            Reason.MISSING_REQUIRED_COMPONENT, "@target-uri (or @authority and @path) must be covered"
+            Reason.MISSING_REQUIRED_COMPONENT,
+            "@target-uri (or @authority and @path) must be covered",
         )
     if parsed.created is None:
         raise fail(Reason.MISSING_REQUIRED_COMPONENT, "the created parameter is required")
@@ -386,7 +403,7 @@ def sign_rfc9421(
     if wants_digest(request):
         staged = staged.with_fields((("Content-Digest", content_digest(request.body)),))
         names.append("content-digest")
-    inner = http_sfv.InnerList([http_sfv.Item(name) for name in names])
+    inner = InnerList([Item(name) for name in names])
     inner.params["created"] = int(now)
     inner.params["keyid"] = key_id
     if expires_in is not None:
@@ -406,8 +423,8 @@ def sign_rfc9421(
         signature_params=str(inner),
     )
     signature = crypto.sign_bytes(alg, private_key, encode_base(signature_base(unsigned, staged)))
-    inputs = http_sfv.Dictionary()
+    inputs = Dictionary()
     inputs[label] = inner
-    signatures = http_sfv.Dictionary()
+    signatures = Dictionary()
     signatures[label] = signature
     return staged.with_fields((("Signature-Input", str(inputs)), ("Signature", str(signatures))))

@@ -189,21 +189,23 @@ def _parser_for(data: Mapping[str, Any], path: str) -> _Parser | None:
     return parser
 
 
-def _embedded(value: Any, path: str, depth: int) -> APObject | None:
+def _embedded(value: Any, path: str, depth: int, *, lenient: bool = False) -> APObject | None:
     """Parse an embedded object when it has a type we know, else None (its id is kept by
     the caller).  Actor stubs are tolerated: Mastodon's Delete{Person} embeds only
-    type/id, which is enough to know what was deleted but is not a usable Actor."""
+    type/id, which is enough to know what was deleted but is not a usable Actor.
+    ``lenient`` callers (auxiliary fields) get None instead of any error."""
     if not isinstance(value, dict) or "type" not in value:
         return None
-    parser = _parser_for(value, path)
-    if parser is None:
-        return None  # e.g. LikeAuthorization, Collection: only the id matters here
-    if parser is _as_actor:
-        try:
-            return parser(value, path, depth)
-        except VocabError:
+    parser: _Parser | None = None
+    try:
+        parser = _parser_for(value, path)
+        if parser is None:
+            return None  # e.g. LikeAuthorization, Collection: only the id matters here
+        return parser(value, path, depth)
+    except VocabError:
+        if lenient or parser is _as_actor:
             return None
-    return parser(value, path, depth)
+        raise
 
 
 def _object_ids(data: Mapping[str, Any], path: str) -> tuple[str, ...]:
@@ -284,7 +286,9 @@ def _parse_activity(data: Any, path: str, depth: int) -> Activity:
         content=_reaction_text(data, path),
         objects=objects,
         has_ld_signature=_has_ld_signature(data),
-        instrument_object=_embedded(instrument_raw, field_path(path, "instrument"), depth + 1),
+        instrument_object=_embedded(
+            instrument_raw, field_path(path, "instrument"), depth + 1, lenient=True
+        ),
         emojis=tuple(t for t in tags if isinstance(t, Emoji)),
     )
 

@@ -220,6 +220,7 @@ class PeerActor:
         # Every actor has an RSA main-key (publicKey, used for cavage by Mastodon).
         self.public_key_pem, self.private_key_pem = generate_rsa_public_private_key()
         self._ed25519_multibase: str | None = None
+        self._secret_cache: tuple[str, str, CryptographicSecret] | None = None
         if key_type == "ed25519":
             # FEP-521a: an additional Ed25519 Multikey in assertionMethod; requests are then
             # signed with it (keyId "<actor>#ed25519-key").
@@ -275,15 +276,17 @@ class PeerActor:
 
     @property
     def secret(self) -> CryptographicSecret:
-        """bovine CryptographicSecret for ``key_id``."""
+        """bovine CryptographicSecret for ``key_id`` (cached: loading an RSA PEM is slow)."""
+        material = self._ed25519_multibase or self.private_key_pem
+        cached = self._secret_cache
+        if cached is not None and cached[0] == self.key_id and cached[1] == material:
+            return cached[2]
         if self._ed25519_multibase is not None:
-            return cast(
-                CryptographicSecret,
-                CryptographicSecret.from_multibase(self.key_id, self._ed25519_multibase),
-            )
-        return cast(
-            CryptographicSecret, CryptographicSecret.from_pem(self.key_id, self.private_key_pem)
-        )
+            secret = CryptographicSecret.from_multibase(self.key_id, self._ed25519_multibase)
+        else:
+            secret = CryptographicSecret.from_pem(self.key_id, self.private_key_pem)
+        self._secret_cache = (self.key_id, material, cast(CryptographicSecret, secret))
+        return self._secret_cache[2]
 
     def rotate_key(self) -> None:
         """Generate a new RSA main-key (same key id), e.g. to test key refresh."""
@@ -317,9 +320,8 @@ class PeerActor:
             "endpoints": {"sharedInbox": self.shared_inbox},
         }
         if self._ed25519_multibase is not None:
-            secret = CryptographicSecret.from_multibase(self.key_id, self._ed25519_multibase)
             _, multibase = CryptographicIdentifier(
-                controller=self.id, public_key=secret.private_key.public_key()
+                controller=self.id, public_key=self.secret.private_key.public_key()
             ).as_tuple()
             doc["@context"] = [*ACTOR_CONTEXT, "https://w3id.org/security/multikey/v1"]
             doc["assertionMethod"] = [
@@ -647,6 +649,7 @@ class Peer:
         self._key_tasks: dict[str, asyncio.Task[CryptographicIdentifier]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._instance_actor: PeerActor | None = None
+        self._changed = asyncio.Event()  # set whenever a record is added
         self.app = Starlette(
             routes=[Route("/{path:path}", self._dispatch, methods=["GET", "HEAD", "POST"])]
         )
@@ -680,11 +683,10 @@ class Peer:
         self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
 
     async def stop(self) -> None:
-        for task in list(self._background) + list(self._key_tasks.values()):
+        pending = [*self._background, *self._key_tasks.values()]
+        for task in pending:
             task.cancel()
-        for task in list(self._background) + list(self._key_tasks.values()):
-            with contextlib.suppress(BaseException):
-                await task
+        await asyncio.gather(*pending, return_exceptions=True)
         self._background.clear()
         self._key_tasks.clear()
         if self._client is not None:
@@ -696,9 +698,7 @@ class Peer:
                 await asyncio.wait_for(self._serve_task, timeout=5)
             except TimeoutError:  # pragma: no cover
                 self._server.force_exit = True
-                self._serve_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._serve_task
+                await asyncio.gather(self._serve_task, return_exceptions=True)
         self._server = None
         self._serve_task = None
 
@@ -781,7 +781,9 @@ class Peer:
         """Wait until ``count`` accepted POSTs match ``predicate`` (a callable, or an activity
         type string) and return the first ``count`` of them, in arrival order. On timeout
         raises AssertionError listing everything that did arrive. ``include_rejected``
-        also counts POSTs answered with ``fail_with`` / 404 or abandoned by the sender."""
+        also counts POSTs answered with ``fail_with`` / 404 or abandoned by the sender.
+        A predicate raising KeyError/TypeError/AttributeError/IndexError counts as no
+        match, so ``lambda r: r.activity["object"]["inReplyTo"] == x`` is fine."""
         pred = _as_predicate(predicate)
         deadline = time.monotonic() + timeout
         what = "" if include_rejected else "accepted "
@@ -798,7 +800,7 @@ class Peer:
                     f"{_describe(predicate)} within {timeout}s, got {len(matches)}. "
                     f"Arrived ({len(self.received)}):\n  {arrived}"
                 )
-            await asyncio.sleep(0.02)
+            await self._wait_change(deadline)
 
     async def assert_nothing(self, predicate: Predicate | str, *, within: float = 0.5) -> None:
         """Assert that no accepted POST matching ``predicate`` arrives within ``within`` s
@@ -814,7 +816,7 @@ class Peer:
                 )
             if time.monotonic() >= deadline:
                 return
-            await asyncio.sleep(0.02)
+            await self._wait_change(deadline)
 
     async def wait_for_fetch(
         self, predicate: Callable[[FetchRecord], bool], *, timeout: float = 10.0, count: int = 1
@@ -833,7 +835,7 @@ class Peer:
                     f"{_describe(predicate)} within {timeout}s, got {len(matches)}. "
                     f"Served ({len(self.fetches)}):\n  {arrived}"
                 )
-            await asyncio.sleep(0.02)
+            await self._wait_change(deadline)
 
     async def settle(self, timeout: float = 5.0) -> None:
         """Wait for pending background signature checks of GETs to be recorded."""
@@ -975,6 +977,7 @@ class Peer:
             seq=seq,
         )
         bisect.insort(self.received, record, key=lambda r: r.seq)
+        self._notify()
         response_headers: dict[str, str] = {}
         if retry_after is not None and status in (429, 503):
             response_headers["Retry-After"] = retry_after
@@ -1054,6 +1057,18 @@ class Peer:
 
     def _record_fetch(self, record: FetchRecord) -> None:
         bisect.insort(self.fetches, record, key=lambda f: f.seq)
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait_change(self, deadline: float) -> None:
+        """Sleep until a record is added or ``deadline`` (time.monotonic()) passes; also
+        wakes every 50 ms so tests that edit ``received`` themselves are seen."""
+        remaining = min(max(deadline - time.monotonic(), 0.0), 0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), remaining)
 
     def _resolve_get(self, path: str, request: Request) -> tuple[str, dict[str, Any] | None, int]:
         """-> (kind, json payload, status). kind in actor/object/webfinger/nodeinfo/none."""

@@ -140,10 +140,10 @@ async def test_fail_with_constructor_argument_and_delay() -> None:
         bob = slow.add_actor("bob")
         alice = sender.add_actor("alice")
         assert (await alice.post(bob.inbox, alice.follow(bob.id))).status_code == 410
-        slow.fail_with, slow.delay = None, 0.2
+        slow.fail_with, slow.delay = None, 0.15
         started = time.monotonic()
         assert (await alice.post(bob.inbox, alice.follow(bob.id))).status_code == 202
-        assert time.monotonic() - started >= 0.2
+        assert time.monotonic() - started >= 0.15
         assert [r.accepted for r in slow.received] == [False, True]
         # a sender that gives up before the delayed answer: recorded, but not accepted
         with pytest.raises(httpx.ReadTimeout):
@@ -164,7 +164,7 @@ async def test_wait_for_times_out_with_a_useful_message(pair: tuple[Peer, Peer])
     await alice.post(bob.inbox, follow)
 
     with pytest.raises(AssertionError) as excinfo:
-        await b.wait_for(lambda r: r.type == "Like", timeout=0.2)
+        await b.wait_for(lambda r: r.type == "Like", timeout=0.1)
 
     message = str(excinfo.value)
     assert "expected 1 accepted POST(s)" in message and "got 0" in message

@@ -301,6 +301,17 @@ def test_healthcheck_probes_nodeinfo_on_exposed_port(runtime: list[tuple[str, st
     assert probe.port == int(last(runtime, "EXPOSE").split("/")[0])
 
 
+def test_app_serves_the_healthcheck_path() -> None:
+    from starlette.routing import Match
+
+    from fedblog.app import create_app
+    from fedblog.config import Settings
+
+    app = create_app(Settings())  # no lifespan runs, so no database is needed
+    scope = {"type": "http", "method": "GET", "path": HEALTH_PATH}
+    assert any(route.matches(scope)[0] == Match.FULL for route in app.routes)
+
+
 # --- compose -------------------------------------------------------------------
 
 

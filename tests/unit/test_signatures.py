@@ -657,6 +657,10 @@ def test_rfc9421_fediverse_profile_rules(ed_key: ed25519.Ed25519PrivateKey) -> N
     assert code_of(missing, public) == "missing_required_component"
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def test_rfc9421_field_parameters(ed_key: ed25519.Ed25519PrivateKey) -> None:
     request = HttpRequestParts(
         method="GET",
@@ -676,8 +680,7 @@ def test_rfc9421_field_parameters(ed_key: ed25519.Ed25519PrivateKey) -> None:
     assert lines[:10] == [
         '"example-dict";sf: a=1, b=2;x=1;y=2, c=(a b c)',
         '"example-dict";key="b": 2;x=1;y=2',
-        f'"x-multi";bs: :{base64.b64encode(b"one").decode()}:, '
-        f':{base64.b64encode(b"two").decode()}:',
+        f'"x-multi";bs: :{b64(b"one")}:, :{b64(b"two")}:',
         '"x-multi": one, two',
         '"@query-param";name="b": x%20y',
         '"@query-param";name="Pet": dog',

@@ -860,9 +860,19 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
+# A plausible skeleton of the given type with random fields laid over it, so that the fuzz
+# reaches the success paths of every parser, not just the first required-field check.
+SKELETON = {
+    "id": "https://remote.example/things/1",
+    "actor": ACTOR_ID,
+    "attributedTo": ACTOR_ID,
+    "inbox": f"{ACTOR_ID}/inbox",
+    "object": "https://remote.example/notes/1",
+    "target": "https://remote.example/collections/1",
+}
 typed_docs = st.builds(
-    lambda fields, kind: {**fields, "type": kind},
-    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=12),
+    lambda fields, kind: {**SKELETON, **fields, "type": kind},
+    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6),
     st.sampled_from(TYPES) | json_values,
 )
 FUZZ = settings(

@@ -1,0 +1,86 @@
+"""The delivery queue: retries until the peer recovers, exactly once, across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.harness import BlogServer, free_port
+from tests.peers.peer import Peer
+
+
+async def _follow(blog: BlogServer, peer: Peer, name: str) -> None:
+    actor = peer.add_actor(name)
+    assert (await actor.post(blog.inbox, actor.follow(blog.actor))).status_code == 202
+    await peer.wait_for(lambda r: r.type == "Accept" and r.path == f"/users/{name}/inbox")
+
+
+async def test_failing_peer_gets_the_post_exactly_once_after_recovering_across_a_restart(
+    database_url: str,
+) -> None:
+    port = free_port()
+    async with Peer(name="flaky") as peer:
+        blog = BlogServer(database_url, port=port)
+        await blog.start()
+        await _follow(blog, peer, "carol")
+        # Given the peer's inbox fails with 500 and then 429 + Retry-After
+        peer.fail_with = 500
+        created = await blog.post("Kommer fram till slut")
+        await blog.wait_until(
+            "SELECT attempts >= 2 FROM deliveries d JOIN outbox_activities a ON a.id = d.activity"
+            " WHERE a.type = 'Create'", expect=True)
+        peer.fail_with = 429
+        peer.retry_after = "0"
+        await blog.wait_until(
+            "SELECT last_status FROM deliveries d JOIN outbox_activities a ON a.id = d.activity"
+            " WHERE a.type = 'Create'", expect=429)
+        # When the blog restarts while the delivery is still pending
+        await blog.stop()
+        assert peer.accepted("Create") == []
+        peer.fail_with = None
+        restarted = BlogServer(database_url, port=port)
+        async with restarted:
+            # Then the queued delivery is made, once, and recorded as delivered
+            [create] = await peer.wait_for("Create", timeout=15)
+            assert create.signature_valid, create.error
+            assert create.object["id"] == created["ap_id"]
+            await restarted.wait_until(
+                "SELECT state FROM deliveries d JOIN outbox_activities a ON a.id = d.activity"
+                " WHERE a.type = 'Create'", expect="delivered")
+            await asyncio.sleep(0.5)
+        assert len(peer.accepted("Create")) == 1
+        failed = [r for r in peer.received if r.type == "Create" and not r.accepted]
+        assert len(failed) >= 3
+        # Every attempt was signed afresh (Mastodon refuses stale or reused signatures)
+        dates = {r.headers.get("date") for r in peer.received if r.type == "Create"}
+        assert len(dates) >= 2
+
+
+async def test_client_errors_are_not_retried(database_url: str) -> None:
+    async with Peer(name="refusing") as peer, BlogServer(database_url) as blog:
+        await _follow(blog, peer, "dave")
+        peer.fail_with = 403
+        await blog.post("Till en som inte vill")
+        await blog.wait_until(
+            "SELECT state FROM deliveries d JOIN outbox_activities a ON a.id = d.activity"
+            " WHERE a.type = 'Create'", expect="failed")
+        # 403 with one scheme is retried once with the other scheme ("double knocking"), then dropped
+        attempts = [r for r in peer.received if r.type == "Create"]
+        assert {r.scheme for r in attempts} == {"cavage", "rfc9421"}
+        assert len(attempts) == 2
+
+
+async def test_deliveries_do_not_go_to_private_addresses_unless_allowed(database_url: str) -> None:
+    async with Peer(name="private") as peer, BlogServer(database_url) as blog:
+        await _follow(blog, peer, "erin")
+    # Restart the same data with private addresses forbidden (the production default)
+    async with Peer(name="unused"), BlogServer(database_url,
+                                                allow_private_addresses=False) as strict:
+        await strict.post("Ska inte gå till 127.0.0.1")
+        status = await strict.wait_until(
+            "SELECT state FROM deliveries d JOIN outbox_activities a ON a.id = d.activity"
+            " WHERE a.type = 'Create'", expect="failed")
+        assert status == "failed"
+        error = await strict.wait_until(
+            "SELECT last_error LIKE 'forbidden target%' FROM deliveries d"
+            " JOIN outbox_activities a ON a.id = d.activity WHERE a.type = 'Create'", expect=True)
+        assert error is True
