@@ -56,9 +56,12 @@ def load_public_key_pem(pem: str | bytes) -> PublicKey:
         key = serialization.load_pem_public_key(data.strip())
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise fail(Reason.BAD_KEY, "the public key is not a PEM public key") from exc
-    if not isinstance(key, (rsa.RSAPublicKey, ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey)):
-        raise fail(Reason.BAD_KEY, "only RSA, Ed25519 and ECDSA P-256/P-384 keys are supported")
-    return key
+    if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey) or (
+        isinstance(key, ec.EllipticCurvePublicKey)
+        and isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1)
+    ):
+        return key
+    raise fail(Reason.BAD_KEY, "only RSA, Ed25519 and ECDSA P-256/P-384 keys are supported")
 
 
 def load_private_key_pem(pem: str | bytes) -> PrivateKey:

@@ -12,6 +12,7 @@ from fedblog.federation.signatures import (
     ParsedSignature,
     SignatureError,
     VerifyPolicy,
+    check_algorithm,
     parse_signature,
     verify_signature,
 )
@@ -68,7 +69,10 @@ class InboxReceiver:
 
     def _parse_signature(self, request: HttpRequestParts) -> ParsedSignature:
         try:
-            return parse_signature(request)
+            parsed = parse_signature(request)
+            # An algorithm we cannot verify is refused before any key is fetched.
+            check_algorithm(parsed)
+            return parsed
         except SignatureError as exc:
             raise Rejected(401, f"{exc.code}: {exc.message}") from exc
 

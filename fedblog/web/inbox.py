@@ -33,9 +33,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def request_parts(request: Request, body: bytes, base_url: str) -> HttpRequestParts:
     # The signed target is the public URL, whatever proxy sits in front of us.
-    query = f"?{request.url.query}" if request.url.query else ""
+    # raw_path keeps the %-escapes exactly as the sender signed them.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    target = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
     headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
-    return HttpRequestParts(request.method, f"{base_url}{request.url.path}{query}", headers, body)
+    return HttpRequestParts(request.method, f"{base_url}{target}", headers, body)
 
 
 async def inbox(request: Request) -> Response:

@@ -801,12 +801,21 @@ def _nested_undo(depth: int) -> dict[str, Any]:
 
 
 def test_nesting_depth_limit() -> None:
-    parsed = parse_activity(_nested_undo(MAX_DEPTH - 1))  # Create + 7 Undos: 8 activities deep
+    parsed = parse_activity(_nested_undo(MAX_DEPTH))  # MAX_DEPTH levels below the top one
+    levels = 0
     while isinstance(parsed.object, Activity):
-        parsed = parsed.object
-    assert isinstance(parsed.object, Note)
+        parsed, levels = parsed.object, levels + 1
+    assert levels == MAX_DEPTH and isinstance(parsed.object, Note)
+    with pytest.raises(VocabError, match="nested deeper than"):
+        parse_activity(_nested_undo(MAX_DEPTH + 1))
     with pytest.raises(VocabError, match="nested deeper than"):
         parse_activity(_nested_undo(100))
+
+
+def test_auxiliary_instrument_never_rejects() -> None:
+    broken = {"type": "Note", "id": "https://remote.example/n", "content": 5}
+    act = parse_activity(make_create(instrument=broken))
+    assert act.instrument == "https://remote.example/n" and act.instrument_object is None
 
 
 def test_recipient_cap_is_inclusive() -> None:
