@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from fedblog.app import create_app
 from fedblog.config import Settings
@@ -65,10 +66,14 @@ class BlogServer:
         return f"{self.base_url}/inbox"
 
     @property
-    def services(self) -> Services:
+    def app(self) -> Starlette:
         assert self._server is not None
-        app = self._server.config.app
-        found: Services = app.state.services
+        app: Starlette = self._server.config.app
+        return app
+
+    @property
+    def services(self) -> Services:
+        found: Services = self.app.state.services
         return found
 
     async def start(self) -> None:
