@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/") or wants_as2(request) or exc.status_code != 404:
-        return json_error(exc.status_code, exc.detail or "error", headers=exc.headers)
+        return json_error(exc.status_code, exc.detail or "error",
+                          headers=dict(exc.headers) if exc.headers else None)
     return pages.not_found(request)
 
 

@@ -59,7 +59,7 @@ class PostService:
                 raise PostNotFound(post_id)
             draft = replace(
                 PostDraft(current.markdown, current.title, current.summary, current.language),
-                **changes,
+                **changes,  # type: ignore[arg-type]  # keys checked by the API layer
             )
             post = await posts_store.update(conn, post_id, self._fields(draft, current.language))
             assert post is not None and post.updated_at is not None

@@ -15,10 +15,8 @@ class ForbiddenAddress(Exception):
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return _is_public(ip.ipv4_mapped)
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified or ip.is_site_local
-    )
+    # is_global excludes private, loopback, link-local, shared (CGNAT), reserved and documentation ranges.
+    return ip.is_global and not ip.is_multicast
 
 
 def check_scheme(url: str, *, require_https: bool) -> tuple[str, int]:

@@ -34,14 +34,14 @@ class InboxProcessor:
         while not stop.is_set():
             try:
                 done = await self.run_once()
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 log.warning("inbox processing paused, database unavailable: %s", exc)
                 done = 0
             if done == 0:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def run_once(self) -> int:

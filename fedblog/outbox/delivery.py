@@ -71,7 +71,7 @@ class DeliveryWorker:
                     conn, limit=min(free, self.batch), lease_seconds=self.lease_seconds,
                     worker=self.name,
                 )
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             log.warning("delivery claim failed, database unavailable: %s", exc)
             return 0
         for job in jobs:

@@ -58,7 +58,8 @@ class RetryPolicy:
         over = consecutive_failures - self.breaker_threshold
         if over < 0:
             return None
-        return min(self.breaker_base_pause * 2 ** min(over, 20), self.breaker_max_pause) * self.scale
+        pause: float = min(self.breaker_base_pause * 2.0 ** min(over, 20), self.breaker_max_pause)
+        return pause * self.scale
 
     def horizon_seconds(self) -> float:
         return sum(n**4 + 15 for n in range(1, self.max_attempts)) * self.scale

@@ -21,7 +21,7 @@ class EmbeddedPostgres:
     def start(self) -> str:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         # cleanup_mode='stop' stops the server when this process exits; the data stays.
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         uri = str(self._server.get_uri())
         log.info("embedded PostgreSQL running in %s", self.pgdata)
         return uri

@@ -20,7 +20,7 @@ async def test_follow_then_create_update_delete_reach_the_follower(database_url:
         assert accept.signature_valid, accept.error
         assert accept.signer == blog.actor
         assert accept.object_id == follow["id"]
-        assert accept.path == f"/users/alice/inbox"
+        assert accept.path == "/users/alice/inbox"
 
         # When the author posts, the follower gets a verifiable Create(Note)
         created = await blog.post("Hej *världen*! #fediverse", title="Första inlägget",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -24,7 +25,7 @@ def test_delays_grow_like_mastodons_and_honour_retry_after() -> None:
     policy = RetryPolicy()
     rng = random.Random(1)
     delays = [policy.delay(n, rng=rng) for n in range(1, 17)]
-    assert all(b > a for a, b in zip(delays, delays[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(delays))
     assert 16 <= delays[0] <= 16 + 20
     assert policy.delay(1, retry_after=3600, rng=rng) >= 3600
     assert policy.delay(1, retry_after=10**9, rng=rng) <= policy.max_retry_after + 1
