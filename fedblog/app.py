@@ -17,6 +17,7 @@ from fedblog.config import Settings
 from fedblog.runtime import database_url, open_runtime
 from fedblog.services import Services
 from fedblog.web import activitypub, inbox, pages, wellknown
+from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
 from fedblog.web.api import openapi
 from fedblog.web.api import posts as api_posts
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
     routes = [
         *wellknown.routes, *inbox.routes, *activitypub.routes, *pages.routes,
         *openapi.routes, *api_posts.routes, *api_followers.routes, *api_settings.routes,
+        *api_comments.routes,
     ]
     return Starlette(
         routes=routes,

@@ -65,6 +65,8 @@ class BlogSettings:
     discoverable: bool
     followers_visible: bool
     default_language: str
+    moderation_policy: str = "hold"
+    quote_policy: str = "nobody"
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,28 @@ class LocalKey:
     name: str
     private_key_pem: str
     public_key_pem: str
+
+
+COMMENT_STATES = ("pending", "approved", "rejected", "spam", "removed", "deleted")
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    ap_id: str
+    post_id: int
+    parent_comment_id: int | None
+    in_reply_to: str
+    depth: int
+    actor_id: str
+    is_author: bool
+    state: str
+    content_html: str
+    content_text: str
+    markdown: str | None
+    language: str | None
+    url: str | None
+    published_at: datetime
+    updated_at: datetime | None
+    approval_token: str | None
+    has_ld_signature: bool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fedblog.blog.comments import CommentService
 from fedblog.blog.followers import FollowerService
 from fedblog.blog.posts import PostService
 from fedblog.blog.profile import ProfileService
@@ -22,19 +23,22 @@ class Services:
     processor: InboxProcessor
     delivery: DeliveryWorker
     posts: PostService
+    comments: CommentService
     followers: FollowerService
     profile: ProfileService
 
     @classmethod
     def build(cls, runtime: Runtime) -> Services:
         keyring = Keyring(runtime)
+        comments = CommentService(runtime.db, runtime.urls)
         return cls(
             runtime=runtime,
             keyring=keyring,
             receiver=InboxReceiver(runtime, keyring),
-            processor=InboxProcessor(runtime, keyring),
+            processor=InboxProcessor(runtime, keyring, comments),
             delivery=DeliveryWorker(runtime),
             posts=PostService(runtime.db, runtime.urls),
+            comments=comments,
             followers=FollowerService(runtime.db, runtime.urls),
             profile=ProfileService(runtime.db, runtime.urls, runtime.blog_key.public_key_pem),
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 POST_PATH = re.compile(r"^/posts/(\d+)$")
+COMMENT_PATH = re.compile(r"^/comments/(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,15 @@ class Urls:
     def post_shares(self, post_id: int) -> str:
         return f"{self.post(post_id)}/shares"
 
+    def post_context(self, post_id: int) -> str:
+        return f"{self.post(post_id)}/context"
+
+    def comment(self, comment_id: int) -> str:
+        return f"{self.base}/comments/{comment_id}"
+
+    def approval(self, token: str) -> str:
+        return f"{self.base}/approvals/{token}"
+
     def tag(self, name: str) -> str:
         return f"{self.base}/tags/{quote(name.lower(), safe='')}"
 
@@ -85,4 +95,11 @@ class Urls:
         if not url.startswith(self.base + "/"):
             return None
         match = POST_PATH.match(url[len(self.base):].split("#")[0].split("?")[0])
+        return int(match.group(1)) if match else None
+
+    def comment_id_of(self, url: str) -> int | None:
+        """The local comment (an author's answer) a URL names, or None."""
+        if not url.startswith(self.base + "/"):
+            return None
+        match = COMMENT_PATH.match(url[len(self.base):].split("#")[0].split("?")[0])
         return int(match.group(1)) if match else None

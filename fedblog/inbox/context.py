@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 
+from fedblog.blog.comments import CommentService
 from fedblog.federation.vocab import Activity
 from fedblog.inbox.keyring import Keyring
 from fedblog.runtime import Runtime
@@ -20,6 +21,15 @@ class Result(Enum):
     IGNORED = "ignored"
 
 
+class Rejected(Exception):
+    """The inbox refuses the request; `status` and `reason` go back to the sender."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 class RetryLater(Exception):
     """A passing failure (a remote fetch timed out): keep the activity and try again."""
 
@@ -28,6 +38,7 @@ class RetryLater(Exception):
 class HandlerContext:
     runtime: Runtime
     keyring: Keyring
+    comments: CommentService
     item: InboxItem
     activity: Activity
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from fedblog.blog.comments import CommentService
 from fedblog.federation.vocab import VocabError, parse_activity
 from fedblog.inbox.context import HandlerContext, Result, RetryLater
 from fedblog.inbox.handlers import HANDLERS
@@ -18,10 +19,12 @@ MAX_ATTEMPTS = 8
 
 
 class InboxProcessor:
-    def __init__(self, runtime: Runtime, keyring: Keyring, *, batch: int = 50,
+    def __init__(self, runtime: Runtime, keyring: Keyring, comments: CommentService, *,
+                 batch: int = 50,
                  lease_seconds: float = 60.0, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
         self.keyring = keyring
+        self.comments = comments
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.idle_poll = idle_poll
@@ -59,7 +62,7 @@ class InboxProcessor:
                 log.info("ignoring unsupported %s %s", activity.type, activity.id)
                 result = Result.IGNORED
             else:
-                result = await handler(HandlerContext(self.runtime, self.keyring, item, activity))
+                result = await handler(HandlerContext(self.runtime, self.keyring, self.comments, item, activity))
         except RetryLater as exc:
             await self._retry_or_fail(item, str(exc))
             return

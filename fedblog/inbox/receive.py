@@ -17,21 +17,14 @@ from fedblog.federation.signatures import (
     verify_signature,
 )
 from fedblog.federation.vocab import Activity, VocabError, host_of, parse_activity
+from fedblog.inbox.context import Rejected
+from fedblog.inbox.handlers import PRECHECKS
 from fedblog.inbox.keyring import Keyring, KeyUnavailable, ResolvedKey
 from fedblog.runtime import Runtime
 from fedblog.storage import inbox as inbox_store
 from fedblog.storage.inbox import NewInboxItem
 
 log = logging.getLogger(__name__)
-
-
-class Rejected(Exception):
-    """The request is refused; `status` and `reason` go back to the sender."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -59,6 +52,9 @@ class InboxReceiver:
         if activity.actor != key.actor_id:
             # A forwarded activity (signed by someone else) needs its own proof; not yet supported.
             raise Rejected(401, f"signed by {key.actor_id}, but the activity's actor is {activity.actor}")
+        precheck = PRECHECKS.get(activity.type)
+        if precheck is not None:
+            await precheck(self.runtime, activity)
         item = NewInboxItem(
             activity_id=activity.id, actor_id=activity.actor, type=activity.type,
             body=data, key_id=key.key_id, sender_ip=sender_ip,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fedblog import __version__
-from fedblog.models import BlogSettings, Post, RemoteActor
+from fedblog.models import BlogSettings, Comment, Post, RemoteActor
 from fedblog.urls import Urls
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -22,6 +23,15 @@ EXTENSIONS: dict[str, Any] = {
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    "gts": "https://gotosocial.org/ns#",
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "canReply": {"@id": "gts:canReply", "@type": "@id"},
+    "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "ReplyAuthorization": "gts:ReplyAuthorization",
+    "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+    "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
 }
 CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
 Document = dict[str, Any]
@@ -79,8 +89,31 @@ def instance_actor(urls: Urls, public_key_pem: str) -> Document:
     }
 
 
+def interaction_policy(urls: Urls, moderation_policy: str) -> Document:
+    """Who may reply: the policy's automatic cases, everyone else by the author's approval."""
+    automatic: list[str] = [urls.actor]
+    if moderation_policy == "everyone":
+        automatic = [PUBLIC]
+    elif moderation_policy == "followers":
+        automatic.append(urls.followers)
+    manual = [] if moderation_policy == "everyone" else [PUBLIC]
+    return {
+        "canReply": {"automaticApproval": automatic, "manualApproval": manual},
+        "canLike": {"automaticApproval": [PUBLIC]},
+        "canAnnounce": {"automaticApproval": [PUBLIC]},
+        "canQuote": {"automaticApproval": [urls.actor]},
+    }
+
+
+@dataclass(frozen=True)
+class Counts:
+    replies: int = 0
+    likes: int = 0
+    shares: int = 0
+
+
 def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0,
-         shares_count: int = 0) -> Document:
+         shares_count: int = 0, moderation_policy: str = "hold") -> Document:
     post_url = urls.post(post.id)
     content = post.content_html
     document: Document = {
@@ -102,6 +135,8 @@ def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0
         "likes": {"id": urls.post_likes(post.id), "type": "Collection", "totalItems": likes_count},
         "shares": {"id": urls.post_shares(post.id), "type": "Collection",
                    "totalItems": shares_count},
+        "context": urls.post_context(post.id),
+        "interactionPolicy": interaction_policy(urls, moderation_policy),
     }
     if post.summary:
         document["summary"] = post.summary
@@ -171,3 +206,59 @@ def nodeinfo(urls: Urls, *, users: int, posts: int, open_registrations: bool = F
                   "localPosts": posts},
         "metadata": {"nodeName": urls.base.split("://", 1)[1]},
     }
+
+
+def answer_note(comment: Comment, urls: Urls, *, commenter: RemoteActor | None,
+                counts: Counts = Counts()) -> Document:
+    """The author's answer to a comment: a Note from the blog, addressed to the commenter too."""
+    cc = [urls.followers]
+    tags: list[Any] = []
+    if commenter is not None:
+        cc.append(commenter.id)
+        tags.append({"type": "Mention", "href": commenter.id, "name": commenter.handle})
+    document: Document = {
+        "id": comment.ap_id,
+        "type": "Note",
+        "url": comment.url or comment.ap_id,
+        "attributedTo": urls.actor,
+        "inReplyTo": comment.in_reply_to,
+        "content": comment.content_html,
+        "published": iso(comment.published_at),
+        "to": [PUBLIC],
+        "cc": cc,
+        "tag": tags,
+        "context": urls.post_context(comment.post_id),
+        "replies": {"id": f"{comment.ap_id}/replies", "type": "OrderedCollection",
+                    "totalItems": counts.replies},
+        "likes": {"id": f"{comment.ap_id}/likes", "type": "Collection",
+                  "totalItems": counts.likes},
+        "shares": {"id": f"{comment.ap_id}/shares", "type": "Collection",
+                   "totalItems": counts.shares},
+    }
+    if comment.language:
+        document["contentMap"] = {comment.language: comment.content_html}
+    if comment.updated_at is not None:
+        document["updated"] = iso(comment.updated_at)
+    return document
+
+
+def reply_authorization(urls: Urls, token: str, reply_id: str, target: str) -> Document:
+    """The approval object GoToSocial dereferences to check that a reply was accepted."""
+    return {
+        "@context": CONTEXT,
+        "id": urls.approval(token),
+        "type": "ReplyAuthorization",
+        "attributedTo": urls.actor,
+        "interactingObject": reply_id,
+        "interactionTarget": target,
+    }
+
+
+def reply_decision(activity_type: str, activity_id: str, urls: Urls, reply_id: str, target: str,
+                   commenter: RemoteActor, result: str | None = None) -> Document:
+    """Accept or Reject of a reply, sent to its author (the GoToSocial reply-approval model)."""
+    activity = wrap(activity_type, activity_id, urls, reply_id, to=[commenter.id])
+    activity["target"] = target
+    if result is not None:
+        activity["result"] = result
+    return activity

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fedblog.models import RemoteActor
 from fedblog.outbox.as2 import Document
 from fedblog.storage import followers as followers_store
@@ -36,3 +38,18 @@ async def to_actor(conn: Connection, activity: Document, actor: RemoteActor, *,
         object_id=_object_id(activity), body=activity, signer=signer, public=False,
     )
     return await outbox_store.enqueue(conn, pk, [actor.inbox])
+
+
+async def forward(conn: Connection, raw_activity: Document, local_id: str, *,
+                  skip_host: str) -> int:
+    """Inbox forwarding: the remote activity unchanged (its LD signature intact) to the followers.
+
+    The author's own server already has it, so inboxes on its host are skipped.
+    """
+    pk = await outbox_store.insert_activity(
+        conn, activity_id=local_id, type_=str(raw_activity.get("type", "Create")),
+        object_id=_object_id(raw_activity), body=raw_activity, public=False,
+    )
+    inboxes = [inbox for inbox in await followers_store.delivery_inboxes(conn)
+               if urlsplit(inbox).netloc.lower() != skip_host]
+    return await outbox_store.enqueue(conn, pk, inboxes)

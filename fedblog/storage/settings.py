@@ -9,7 +9,7 @@ from fedblog.storage.db import Connection
 
 SETTINGS_FIELDS = (
     "display_name", "summary", "icon_url", "manually_approves_followers", "discoverable",
-    "followers_visible", "default_language",
+    "followers_visible", "default_language", "moderation_policy", "quote_policy",
 )
 
 

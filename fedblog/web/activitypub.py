@@ -6,11 +6,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from fedblog.models import Post
 from fedblog.outbox import as2
+from fedblog.storage import actors as actors_store
+from fedblog.storage import comments as comments_store
 from fedblog.storage import followers as followers_store
 from fedblog.storage import outbox as outbox_store
 from fedblog.storage import posts as posts_store
+from fedblog.storage import reactions as reactions_store
 from fedblog.storage import settings as settings_store
+from fedblog.storage.db import Connection
+from fedblog.urls import Urls
 from fedblog.web import pages
 from fedblog.web.responses import as2_response, json_error, services, wants_as2
 
@@ -76,39 +82,114 @@ async def following(request: Request) -> Response:
     return as2_response(as2.ordered_collection(urls.following, 0, None))
 
 
+async def _note_document(conn: Connection, urls: Urls, post: Post) -> as2.Document:
+    settings = await settings_store.get_settings(conn)
+    reactions = await reactions_store.counts(conn, urls.post(post.id))
+    replies = await comments_store.count_approved(conn, post.id, None, direct=True)
+    return as2.note(post, urls, replies_count=replies, likes_count=reactions["like"],
+                    shares_count=reactions["announce"],
+                    moderation_policy=settings.moderation_policy)
+
+
 async def post(request: Request) -> Response:
     runtime = services(request).runtime
     post_id: int = request.path_params["id"]
     async with runtime.db.connection() as conn:
         found = await posts_store.get(conn, post_id)
-    if found is None:
-        return json_error(404, "no such post") if wants_as2(request) else pages.not_found(request)
-    if found.deleted_at is not None:
-        tomb = as2.tombstone(runtime.urls.post(found.id), found.deleted_at)
+        if found is None:
+            return json_error(404, "no such post") if wants_as2(request) else pages.not_found(request)
+        if found.deleted_at is not None:
+            tomb = as2.tombstone(runtime.urls.post(found.id), found.deleted_at)
+            if wants_as2(request):
+                return as2_response(as2.with_context(tomb), status=410)
+            return pages.gone(request)
         if wants_as2(request):
-            return as2_response(as2.with_context(tomb), status=410)
-        return pages.gone(request)
-    if wants_as2(request):
-        return as2_response(as2.with_context(as2.note(found, runtime.urls)))
+            return as2_response(as2.with_context(await _note_document(conn, runtime.urls, found)))
     return await pages.post_page(request, found)
 
 
+def _paged(request: Request, collection_id: str, total: int, items: list[str],
+           after: int, last_id: int | None) -> Response:
+    """A collection paged by comment id; the first page is embedded, as Mastodon expects."""
+    next_page = (f"{collection_id}?page=true&min_id={last_id}"
+                 if last_id is not None and len(items) >= PAGE_SIZE else None)
+    page_id = f"{collection_id}?page=true" + (f"&min_id={after}" if after else "")
+    if "page" in request.query_params:
+        return as2_response(as2.ordered_page(page_id, collection_id, items, next_page))
+    first = as2.ordered_page(page_id, collection_id, items, next_page)
+    first.pop("@context")
+    document = as2.ordered_collection(collection_id, total, None)
+    document["first"] = first
+    return as2_response(document)
+
+
 async def post_collection(request: Request) -> Response:
-    """replies / likes / shares of a post: empty until comments and reactions arrive."""
+    """replies (approved direct replies), context (the whole thread), likes and shares."""
     runtime = services(request).runtime
+    urls = runtime.urls
     post_id: int = request.path_params["id"]
     kind: str = request.path_params["kind"]
-    if kind not in ("replies", "likes", "shares"):
+    if kind not in ("replies", "likes", "shares", "context"):
         return json_error(404, "no such collection")
+    collection_id = f"{urls.post(post_id)}/{kind}"
     async with runtime.db.connection() as conn:
         found = await posts_store.get(conn, post_id)
-    if found is None or found.deleted_at is not None:
-        return json_error(404, "no such post")
-    collection_id = f"{runtime.urls.post(post_id)}/{kind}"
-    kind_type = "OrderedCollection" if kind == "replies" else "Collection"
-    document = as2.ordered_collection(collection_id, 0, None)
-    document["type"] = kind_type
-    return as2_response(document)
+        if found is None or found.deleted_at is not None:
+            return json_error(404, "no such post")
+        if kind in ("likes", "shares"):
+            reaction = "like" if kind == "likes" else "announce"
+            actors = await reactions_store.actors(conn, urls.post(post_id), reaction)
+            counts = await reactions_store.counts(conn, urls.post(post_id))
+            document = as2.ordered_collection(collection_id, counts[reaction], None)
+            document["type"] = "Collection"
+            document["items"] = actors
+            return as2_response(document)
+        after = _int_param(request, "min_id") or 0
+        if kind == "replies":
+            rows = await comments_store.approved_direct_replies(
+                conn, post_id, None, limit=PAGE_SIZE, after_id=after)
+            total = await comments_store.count_approved(conn, post_id, None, direct=True)
+        else:
+            rows = [c for c in await comments_store.approved_thread(conn, post_id) if c.id > after]
+            rows = rows[:PAGE_SIZE]
+            total = await comments_store.count_approved(conn, post_id)
+    items = [c.ap_id for c in rows]
+    if kind == "context" and after == 0:
+        items = [urls.post(post_id), *items]
+    return _paged(request, collection_id, total, items, after, rows[-1].id if rows else None)
+
+
+async def comment(request: Request) -> Response:
+    """The author's answers are Notes of this blog and dereference here."""
+    runtime = services(request).runtime
+    async with runtime.db.connection() as conn:
+        found = await comments_store.get(conn, request.path_params["id"])
+        if found is None or not found.is_author:
+            return json_error(404, "no such comment")
+        if found.state == "deleted":
+            tomb = as2.tombstone(found.ap_id, found.updated_at or found.published_at)
+            return as2_response(as2.with_context(tomb), status=410)
+        parent = (await comments_store.get(conn, found.parent_comment_id)
+                  if found.parent_comment_id else None)
+        commenter = await actors_store.get(conn, parent.actor_id) if parent else None
+        counts = await reactions_store.counts(conn, found.ap_id)
+    note = as2.answer_note(found, runtime.urls, commenter=commenter,
+                           counts=as2.Counts(0, counts["like"], counts["announce"]))
+    if not wants_as2(request):
+        return RedirectResponse(f"{runtime.urls.post(found.post_id)}#comment-{found.id}", 302)
+    return as2_response(as2.with_context(note))
+
+
+async def approval(request: Request) -> Response:
+    """A reply's approval dereferences while the approval stands; 410 once it is withdrawn."""
+    runtime = services(request).runtime
+    token: str = request.path_params["token"]
+    async with runtime.db.connection() as conn:
+        found = await comments_store.by_approval_token(conn, token)
+    if found is None or found.state != "approved":
+        return json_error(410, "this approval was withdrawn or never existed")
+    return as2_response(as2.reply_authorization(runtime.urls, token, found.ap_id,
+                                                found.in_reply_to))
 
 
 async def activity(request: Request) -> Response:
@@ -132,4 +213,7 @@ routes = [
     Route("/posts/{id:int}/activity", activity),
     Route("/posts/{id:int}/{kind:str}", post_collection),
     Route("/activities/{token:str}", activity),
+    Route("/comments/{id:int}", comment),
+    Route("/comments/{id:int}/activity", activity),
+    Route("/approvals/{token:str}", approval),
 ]

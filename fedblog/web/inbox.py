@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedblog.federation.signatures import HttpRequestParts
-from fedblog.inbox.receive import Rejected
+from fedblog.inbox.context import Rejected
 from fedblog.web.responses import json_error, json_response, services
 
 log = logging.getLogger(__name__)

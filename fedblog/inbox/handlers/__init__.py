@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fedblog.federation.vocab import Activity
 from fedblog.inbox.context import HandlerContext, Result
-from fedblog.inbox.handlers import delete, follow, undo
+from fedblog.inbox.handlers import create, delete, flag, follow, like, undo, update
+from fedblog.runtime import Runtime
 
 Handler = Callable[[HandlerContext], Awaitable[Result]]
+Precheck = Callable[[Runtime, Activity], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {
     "Follow": follow.handle,
     "Undo": undo.handle,
+    "Create": create.handle,
+    "Update": update.handle,
     "Delete": delete.handle,
+    "Like": like.handle,
+    "Announce": like.handle,
+    "Flag": flag.handle,
+}
+
+# Checks that must refuse a request before it is stored (they answer the sender).
+PRECHECKS: dict[str, Precheck] = {
+    "Create": create.precheck,
 }

@@ -1,4 +1,4 @@
-"""Undo: a remote actor takes back an earlier activity (so far: its Follow)."""
+"""Undo: a remote actor takes back its Follow, Like or Announce."""
 
 from __future__ import annotations
 
@@ -6,22 +6,42 @@ import logging
 
 from fedblog.inbox.context import HandlerContext, Result
 from fedblog.storage import followers as followers_store
+from fedblog.storage import reactions as reactions_store
 
 log = logging.getLogger(__name__)
+REACTIONS = {"Like": "like", "Announce": "announce"}
+
+
+async def _inner_type(ctx: HandlerContext) -> str | None:
+    inner = ctx.activity.object
+    inner_type = getattr(inner, "type", None)
+    if inner_type is not None or ctx.activity.object_id is None:
+        return inner_type
+    # Only an id: look it up among what we recorded.
+    async with ctx.runtime.db.connection() as conn:
+        kind = await reactions_store.by_activity(conn, ctx.activity.object_id)
+        if kind is not None:
+            return "Like" if kind == "like" else "Announce"
+        follower = await followers_store.get(conn, ctx.activity.actor)
+    if follower is not None and follower.follow_activity_id == ctx.activity.object_id:
+        return "Follow"
+    return None
 
 
 async def handle(ctx: HandlerContext) -> Result:
     activity = ctx.activity
-    inner = activity.object
-    inner_type = getattr(inner, "type", None)
-    async with ctx.transaction() as conn:
-        follower = await followers_store.get(conn, activity.actor)
-        if follower is None:
-            return Result.IGNORED
-        undoes_follow = inner_type == "Follow" or activity.object_id == follower.follow_activity_id
-        if not undoes_follow:
-            log.info("ignoring Undo of %s %s", inner_type, activity.object_id)
-            return Result.IGNORED
-        # The signer is the actor (checked on receipt), so it may only undo its own follow.
-        await followers_store.remove(conn, activity.actor)
-    return Result.PROCESSED
+    inner_type = await _inner_type(ctx)
+    # The signer is the actor (checked on receipt), so it may only undo its own activities.
+    if inner_type == "Follow":
+        async with ctx.transaction() as conn:
+            await followers_store.remove(conn, activity.actor)
+        return Result.PROCESSED
+    if inner_type in REACTIONS:
+        inner = activity.object
+        object_id = getattr(inner, "object_id", None)
+        async with ctx.transaction() as conn:
+            await reactions_store.remove(conn, kind=REACTIONS[inner_type], actor_id=activity.actor,
+                                         activity_id=activity.object_id, object_id=object_id)
+        return Result.PROCESSED
+    log.info("ignoring Undo of %s %s", inner_type, activity.object_id)
+    return Result.IGNORED

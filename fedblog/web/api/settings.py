@@ -11,10 +11,15 @@ from starlette.routing import Route
 
 from fedblog.web.api import validation as v
 from fedblog.web.api.endpoint import api
+from fedblog.web.api.validation import ApiError
 from fedblog.web.responses import json_response, services
 
 TEXTS = {"display_name": 100, "summary": 2000}
 FLAGS = ("manually_approves_followers", "discoverable", "followers_visible")
+CHOICES = {
+    "moderation_policy": ("hold", "known_commenters", "followers", "everyone"),
+    "quote_policy": ("nobody", "followers", "everyone"),
+}
 
 
 @api
@@ -25,7 +30,7 @@ async def get_settings(request: Request) -> Response:
 @api
 async def patch_settings(request: Request) -> Response:
     data = await v.json_object(request)
-    v.reject_unknown(data, {*TEXTS, *FLAGS, "icon_url", "default_language"})
+    v.reject_unknown(data, {*TEXTS, *FLAGS, *CHOICES, "icon_url", "default_language"})
     changes: dict[str, Any] = {}
     for name, limit in TEXTS.items():
         value = v.text(data, name, max_length=limit)
@@ -37,6 +42,11 @@ async def patch_settings(request: Request) -> Response:
             changes[name] = flag
     if "icon_url" in data:
         changes["icon_url"] = v.http_url(data, "icon_url")
+    for name, allowed in CHOICES.items():
+        if name in data:
+            if data[name] not in allowed:
+                raise ApiError(422, f"{name} must be one of {', '.join(allowed)}", name)
+            changes[name] = data[name]
     language = v.language(data, "default_language")
     if language is not None:
         changes["default_language"] = language

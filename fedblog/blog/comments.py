@@ -1,0 +1,259 @@
+"""Comments: replies stored and moderated, the author's answers, and what each decision federates."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from fedblog.blog.html import html_to_text, render_post, sanitize_remote_html
+from fedblog.blog.moderation import Action, Commenter, Decision, Rule, initial_state, next_state
+from fedblog.federation.vocab import Activity, Note, host_of
+from fedblog.models import Comment
+from fedblog.outbox import as2, publish
+from fedblog.storage import actors as actors_store
+from fedblog.storage import comments as comments_store
+from fedblog.storage import followers as followers_store
+from fedblog.storage import posts as posts_store
+from fedblog.storage import settings as settings_store
+from fedblog.storage.comments import NewComment
+from fedblog.storage.db import Connection, Database
+from fedblog.urls import Urls
+
+MAX_DEPTH = 50
+
+
+class CommentNotFound(LookupError):
+    pass
+
+
+class ParentNotApproved(ValueError):
+    """The reply answers a comment that is not (or no longer) visible."""
+
+
+class NotAnAnswer(ValueError):
+    """Only the author's own answers can be edited or deleted through the API."""
+
+
+@dataclass(frozen=True)
+class Parent:
+    post_id: int
+    comment_id: int | None
+    depth: int
+
+
+@dataclass(frozen=True)
+class Reception:
+    """How a reply arrived: kept with it for forwarding and for the author's eyes."""
+
+    raw_activity: object
+    has_ld_signature: bool
+    sender_ip: str | None
+    key_id: str | None
+
+
+async def resolve_parent(conn: Connection, urls: Urls, in_reply_to: str) -> Parent | None:
+    """Where a reply belongs; None when `in_reply_to` is nothing this blog knows."""
+    post_id = urls.post_id_of(in_reply_to)
+    if post_id is not None:
+        post = await posts_store.get(conn, post_id)
+        return Parent(post_id, None, 0) if post is not None and not post.is_deleted else None
+    parent = await comments_store.by_ap_id(conn, in_reply_to)
+    if parent is None:
+        return None
+    if parent.state != "approved":
+        raise ParentNotApproved(f"{in_reply_to} is a comment that is {parent.state}")
+    return Parent(parent.post_id, parent.id, min(parent.depth + 1, MAX_DEPTH))
+
+
+def _new_comment(note: Note, parent: Parent, state: str, reception: Reception) -> NewComment:
+    html = sanitize_remote_html(note.content or next(iter(note.content_map.values()), ""))
+    return NewComment(
+        ap_id=note.id, post_id=parent.post_id, parent_comment_id=parent.comment_id,
+        in_reply_to=note.in_reply_to or "", depth=parent.depth, actor_id=note.attributed_to or "",
+        is_author=False, state=state, content_html=html, content_text=html_to_text(html),
+        markdown=None, language=note.language, url=note.url, summary=note.summary,
+        mentions=[{"href": m.href, "name": m.name} for m in note.mentions],
+        hashtags=[h.name for h in note.hashtags],
+        attachments=[{"url": a.url, "name": a.name, "media_type": a.media_type}
+                     for a in note.attachments],
+        published_at=note.published, raw_activity=reception.raw_activity,
+        has_ld_signature=reception.has_ld_signature, sender_ip=reception.sender_ip,
+        key_id=reception.key_id,
+    )
+
+
+class CommentService:
+    def __init__(self, db: Database, urls: Urls) -> None:
+        self.db = db
+        self.urls = urls
+
+    # ---- replies arriving
+    async def decide(self, conn: Connection, actor_id: str, text: str) -> Decision:
+        settings = await settings_store.get_settings(conn)
+        rules = [Rule(**r) for r in await comments_store.rules(conn)]
+        follower = await followers_store.get(conn, actor_id)
+        commenter = Commenter(
+            is_follower=follower is not None and follower.state == "accepted",
+            has_approved_comment=await comments_store.has_approved_from(conn, actor_id),
+        )
+        return initial_state(settings.moderation_policy, rules, text, commenter)
+
+    async def store_reply(self, conn: Connection, note: Note, parent: Parent,
+                          reception: Reception) -> Comment | None:
+        """Store a reply in the state the policy gives it; None if it was already stored."""
+        draft = _new_comment(note, parent, "pending", reception)
+        decision = await self.decide(conn, draft.actor_id, draft.content_text)
+        comment = await comments_store.insert(conn, _with_state(draft, decision.state))
+        if comment is None:
+            return None
+        await comments_store.log_transition(conn, comment.id, None, decision.state,
+                                            decision.decided_by, decision.reason)
+        if comment.state == "approved":
+            comment = await self._approved(conn, comment, reception.raw_activity)
+        return comment
+
+    # ---- the author's decisions
+    async def moderate(self, comment_id: int, action: Action, reason: str | None = None) -> Comment:
+        async with self.db.transaction() as conn:
+            comment = await comments_store.get(conn, comment_id, for_update=True)
+            if comment is None:
+                raise CommentNotFound(comment_id)
+            return await self.apply(conn, comment, action, decided_by="author", reason=reason)
+
+    async def apply(self, conn: Connection, comment: Comment, action: Action, *,
+                    decided_by: str, reason: str | None) -> Comment:
+        target = next_state(comment.state, action)
+        was_visible = comment.state == "approved"
+        token = secrets.token_urlsafe(16) if target == "approved" else None
+        updated = await comments_store.set_state(conn, comment, target, decided_by=decided_by,
+                                                 reason=reason, approval_token=token)
+        if target == "approved" and not comment.is_author:
+            detail = await comments_store.detail(conn, comment.id)
+            await self._announce_approval(conn, updated, detail.raw_activity if detail else None)
+        elif target in ("rejected", "removed") or (was_visible and target == "spam"):
+            await self._announce_refusal(conn, updated)
+        return updated
+
+    async def _approved(self, conn: Connection, comment: Comment, raw: object) -> Comment:
+        token = secrets.token_urlsafe(16)
+        await conn.execute("UPDATE comments SET approval_token = $2 WHERE id = $1",
+                           comment.id, token)
+        approved = await comments_store.get(conn, comment.id)
+        assert approved is not None
+        await self._announce_approval(conn, approved, raw)
+        return approved
+
+    async def _announce_approval(self, conn: Connection, comment: Comment, raw: object) -> None:
+        commenter = await actors_store.get(conn, comment.actor_id)
+        if commenter is not None and comment.approval_token:
+            accept = as2.reply_decision(
+                "Accept", self.urls.new_activity(), self.urls, comment.ap_id,
+                comment.in_reply_to, commenter, result=self.urls.approval(comment.approval_token))
+            await publish.to_actor(conn, accept, commenter)
+        if isinstance(raw, dict) and comment.has_ld_signature:
+            await publish.forward(conn, raw, self.urls.new_activity(),
+                                  skip_host=host_of(comment.actor_id))
+
+    async def _announce_refusal(self, conn: Connection, comment: Comment) -> None:
+        commenter = await actors_store.get(conn, comment.actor_id)
+        if commenter is None or comment.is_author:
+            return
+        reject = as2.reply_decision("Reject", self.urls.new_activity(), self.urls,
+                                    comment.ap_id, comment.in_reply_to, commenter)
+        await publish.to_actor(conn, reject, commenter)
+
+    # ---- the author's answers
+    async def answer(self, comment_id: int, markdown: str) -> Comment:
+        rendered = render_post(markdown)
+        async with self.db.transaction() as conn:
+            parent_comment = await comments_store.get(conn, comment_id, for_update=True)
+            if parent_comment is None:
+                raise CommentNotFound(comment_id)
+            if parent_comment.state != "approved":
+                raise ParentNotApproved(f"comment {comment_id} is {parent_comment.state}")
+            post = await posts_store.get(conn, parent_comment.post_id)
+            assert post is not None
+            placeholder = f"{self.urls.base}/comments/new-{secrets.token_hex(8)}"
+            draft = NewComment(
+                ap_id=placeholder, post_id=post.id, parent_comment_id=parent_comment.id,
+                in_reply_to=parent_comment.ap_id, depth=min(parent_comment.depth + 1, MAX_DEPTH),
+                actor_id=self.urls.actor, is_author=True, state="approved",
+                content_html=rendered.body_html, content_text=rendered.text, markdown=markdown,
+                language=post.language, url=None, summary=None, mentions=[],
+                hashtags=list(rendered.hashtags), attachments=[], published_at=None,
+                raw_activity=None, has_ld_signature=False, sender_ip=None, key_id=None,
+            )
+            stored = await comments_store.insert(conn, draft)
+            assert stored is not None
+            await comments_store.set_ap_id(conn, stored.id, self.urls.comment(stored.id))
+            await comments_store.log_transition(conn, stored.id, None, "approved", "author",
+                                                "the author's answer")
+            answer = await comments_store.get(conn, stored.id)
+            assert answer is not None
+            await self._publish_answer(conn, "Create", answer)
+        return answer
+
+    async def _publish_answer(self, conn: Connection, verb: str, answer: Comment) -> None:
+        parent = (await comments_store.get(conn, answer.parent_comment_id)
+                  if answer.parent_comment_id else None)
+        commenter = await actors_store.get(conn, parent.actor_id) if parent else None
+        note = as2.answer_note(answer, self.urls, commenter=commenter)
+        activity_id = (f"{answer.ap_id}/activity" if verb == "Create"
+                       else self.urls.new_activity())
+        activity = as2.wrap(verb, activity_id, self.urls, note, to=note["to"], cc=note["cc"],
+                            published=answer.updated_at or answer.published_at)
+        extra = (commenter.inbox,) if commenter is not None else ()
+        await publish.to_followers(conn, activity, extra_inboxes=extra)
+
+    async def edit_answer(self, comment_id: int, markdown: str) -> Comment:
+        rendered = render_post(markdown)
+        async with self.db.transaction() as conn:
+            answer = await self._own_answer(conn, comment_id)
+            edited = await comments_store.edit(conn, answer, content_html=rendered.body_html,
+                                               content_text=rendered.text, markdown=markdown,
+                                               updated_at=None)
+            await self._publish_answer(conn, "Update", edited)
+        return edited
+
+    async def delete_answer(self, comment_id: int) -> Comment:
+        async with self.db.transaction() as conn:
+            answer = await self._own_answer(conn, comment_id)
+            deleted = await comments_store.set_state(conn, answer, "deleted", decided_by="author",
+                                                     reason="the author deleted the answer",
+                                                     approval_token=None)
+            tomb = as2.tombstone(answer.ap_id, datetime.now().astimezone())
+            activity = as2.wrap("Delete", self.urls.new_activity(), self.urls, tomb,
+                                to=[as2.PUBLIC], cc=[self.urls.followers])
+            await publish.to_followers(conn, activity)
+        return deleted
+
+    async def _own_answer(self, conn: Connection, comment_id: int) -> Comment:
+        answer = await comments_store.get(conn, comment_id, for_update=True)
+        if answer is None or answer.state == "deleted":
+            raise CommentNotFound(comment_id)
+        if not answer.is_author:
+            raise NotAnAnswer(f"comment {comment_id} is a remote reply, not the author's answer")
+        return answer
+
+    # ---- what commenters do to their own comments
+    async def remote_update(self, conn: Connection, comment: Comment, note: Note) -> Comment:
+        html = sanitize_remote_html(note.content or next(iter(note.content_map.values()), ""))
+        return await comments_store.edit(conn, comment, content_html=html,
+                                         content_text=html_to_text(html), markdown=None,
+                                         updated_at=note.updated)
+
+    async def remote_delete(self, conn: Connection, comment: Comment, reason: str) -> Comment:
+        return await comments_store.set_state(conn, comment, "deleted", decided_by="remote",
+                                              reason=reason, approval_token=None)
+
+    async def actor_deleted(self, conn: Connection, activity: Activity) -> int:
+        live = ("pending", "approved", "rejected", "spam", "removed")
+        gone = await comments_store.by_actor(conn, activity.actor, live)
+        for comment in gone:
+            await self.remote_delete(conn, comment, "the commenter's account was deleted")
+        return len(gone)
+
+
+def _with_state(draft: NewComment, state: str) -> NewComment:
+    return NewComment(**{**draft.__dict__, "state": state})

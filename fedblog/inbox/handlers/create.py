@@ -1,0 +1,108 @@
+"""Create: a reply to a post or an approved comment becomes a comment."""
+
+from __future__ import annotations
+
+import logging
+
+from fedblog.blog.comments import Parent, ParentNotApproved, Reception, resolve_parent
+from fedblog.federation.client import FetchError
+from fedblog.federation.vocab import Activity, Note, VocabError, host_of, parse_object
+from fedblog.inbox.context import HandlerContext, Rejected, Result, RetryLater
+from fedblog.inbox.keyring import ActorUnavailable
+from fedblog.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_ANCESTOR_FETCHES = 5
+MAX_COMMENT_CHARS = 100_000  # the sanitiser's limit
+
+
+async def precheck(runtime: Runtime, activity: Activity) -> None:
+    """Refused before storing: a forged author, a foreign id, or a parent that may not be answered."""
+    note = activity.object
+    if not isinstance(note, Note):
+        return
+    if note.attributed_to != activity.actor:
+        raise Rejected(401, f"the object's attributedTo {note.attributed_to} is not the signer "
+                            f"{activity.actor}")
+    if host_of(note.id) != host_of(activity.actor):
+        raise Rejected(400, f"object id {note.id} is not on its author's host")
+    if len(note.content or "") > MAX_COMMENT_CHARS:
+        raise Rejected(413, f"comment longer than {MAX_COMMENT_CHARS} characters")
+    if not note.in_reply_to:
+        return
+    async with runtime.db.connection() as conn:
+        try:
+            parent = await resolve_parent(conn, runtime.urls, note.in_reply_to)
+        except ParentNotApproved as exc:
+            raise Rejected(403, f"cannot reply: {exc}") from exc
+    if parent is None and note.in_reply_to.startswith(runtime.urls.base + "/"):
+        raise Rejected(404, f"inReplyTo {note.in_reply_to} is no post or comment of this blog")
+
+
+async def _fetch_note(ctx: HandlerContext, url: str) -> Note | None:
+    try:
+        found = parse_object(await ctx.runtime.client.fetch_json(url))
+    except FetchError as exc:
+        if exc.status is not None and 400 <= exc.status < 500:
+            return None
+        raise RetryLater(f"fetching {url}: {exc}") from exc
+    except VocabError:
+        return None
+    if not isinstance(found, Note) or host_of(found.id) != host_of(url):
+        return None
+    if found.attributed_to is None or host_of(found.attributed_to) != host_of(found.id):
+        return None
+    return found
+
+
+async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list[Note]]:
+    """The parent, fetching unknown ancestors (signed GETs) until one is known, within a limit."""
+    ancestors: list[Note] = []
+    in_reply_to = note.in_reply_to
+    for _ in range(MAX_ANCESTOR_FETCHES + 1):
+        if not in_reply_to:
+            return None, []
+        async with ctx.runtime.db.connection() as conn:
+            parent = await resolve_parent(conn, ctx.runtime.urls, in_reply_to)
+        if parent is not None:
+            return parent, ancestors
+        if in_reply_to.startswith(ctx.runtime.urls.base + "/") or len(ancestors) >= MAX_ANCESTOR_FETCHES:
+            return None, []
+        fetched = await _fetch_note(ctx, in_reply_to)
+        if fetched is None:
+            return None, []
+        ancestors.append(fetched)
+        in_reply_to = fetched.in_reply_to
+    return None, []
+
+
+async def handle(ctx: HandlerContext) -> Result:
+    activity = ctx.activity
+    note = activity.object if isinstance(activity.object, Note) else None
+    if note is None and activity.object_id:
+        note = await _fetch_note(ctx, activity.object_id)
+    if note is None or note.attributed_to != activity.actor or not note.in_reply_to:
+        return Result.IGNORED
+    try:
+        parent, ancestors = await _resolve(ctx, note)
+    except ParentNotApproved as exc:
+        log.info("ignoring reply %s: %s", note.id, exc)
+        return Result.IGNORED
+    if parent is None:
+        return Result.IGNORED
+    for ancestor in ancestors:
+        try:
+            await ctx.keyring.actor(ancestor.attributed_to or "")
+        except ActorUnavailable as exc:
+            raise RetryLater(str(exc)) from exc
+    async with ctx.transaction() as conn:
+        # Fetched ancestors join the thread first (held for the author), top-down.
+        for ancestor in reversed(ancestors):
+            stored = await ctx.comments.store_reply(
+                conn, ancestor, parent, Reception(None, False, None, None))
+            if stored is not None:
+                parent = Parent(stored.post_id, stored.id, stored.depth + 1)
+        reception = Reception(ctx.item.body, activity.has_ld_signature, ctx.item.sender_ip,
+                              ctx.item.key_id)
+        await ctx.comments.store_reply(conn, note, parent, reception)
+    return Result.PROCESSED

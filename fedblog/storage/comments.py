@@ -1,0 +1,229 @@
+"""Comments, their earlier versions and their moderation history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fedblog.models import Comment
+from fedblog.storage.db import Connection, Record
+
+COLUMNS = (
+    "id, ap_id, post_id, parent_comment_id, in_reply_to, depth, actor_id, is_author, state,"
+    " content_html, content_text, markdown, language, url, published_at, updated_at,"
+    " approval_token, has_ld_signature"
+)
+
+
+@dataclass(frozen=True)
+class NewComment:
+    ap_id: str
+    post_id: int
+    parent_comment_id: int | None
+    in_reply_to: str
+    depth: int
+    actor_id: str
+    is_author: bool
+    state: str
+    content_html: str
+    content_text: str
+    markdown: str | None
+    language: str | None
+    url: str | None
+    summary: str | None
+    mentions: list[dict[str, str | None]]
+    hashtags: list[str]
+    attachments: list[dict[str, str | None]]
+    published_at: datetime | None
+    raw_activity: Any
+    has_ld_signature: bool
+    sender_ip: str | None
+    key_id: str | None
+
+
+@dataclass(frozen=True)
+class CommentDetail:
+    comment: Comment
+    raw_activity: Any
+    sender_ip: str | None
+    key_id: str | None
+    received_at: datetime
+    mentions: Any
+    attachments: Any
+
+
+def _comment(row: Record) -> Comment:
+    return Comment(**{name: row[name] for name in COLUMNS.split(", ")})
+
+
+async def insert(conn: Connection, new: NewComment) -> Comment | None:
+    """Store a comment; None when its ap_id is already known."""
+    row = await conn.fetchrow(
+        f"INSERT INTO comments (ap_id, post_id, parent_comment_id, in_reply_to, depth, actor_id,"
+        f" is_author, state, content_html, content_text, markdown, language, url, summary,"
+        f" mentions, hashtags, attachments, published_at, raw_activity, has_ld_signature,"
+        f" sender_ip, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+        f" $14, $15, $16, $17, coalesce($18, now()), $19, $20, $21, $22)"
+        f" ON CONFLICT (ap_id) DO NOTHING RETURNING {COLUMNS}",
+        new.ap_id, new.post_id, new.parent_comment_id, new.in_reply_to, new.depth, new.actor_id,
+        new.is_author, new.state, new.content_html, new.content_text, new.markdown, new.language,
+        new.url, new.summary, new.mentions, new.hashtags, new.attachments, new.published_at,
+        new.raw_activity, new.has_ld_signature, new.sender_ip, new.key_id,
+    )
+    return _comment(row) if row else None
+
+
+async def set_ap_id(conn: Connection, comment_id: int, ap_id: str) -> None:
+    await conn.execute("UPDATE comments SET ap_id = $2, url = $2 WHERE id = $1", comment_id, ap_id)
+
+
+async def get(conn: Connection, comment_id: int, *, for_update: bool = False) -> Comment | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM comments WHERE id = $1{lock}", comment_id)
+    return _comment(row) if row else None
+
+
+async def by_ap_id(conn: Connection, ap_id: str, *, for_update: bool = False) -> Comment | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM comments WHERE ap_id = $1{lock}", ap_id)
+    return _comment(row) if row else None
+
+
+async def by_approval_token(conn: Connection, token: str) -> Comment | None:
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM comments WHERE approval_token = $1", token)
+    return _comment(row) if row else None
+
+
+async def detail(conn: Connection, comment_id: int) -> CommentDetail | None:
+    row = await conn.fetchrow(
+        f"SELECT {COLUMNS}, raw_activity, sender_ip, key_id, received_at, mentions, attachments"
+        f" FROM comments WHERE id = $1",
+        comment_id,
+    )
+    if row is None:
+        return None
+    return CommentDetail(_comment(row), row["raw_activity"], row["sender_ip"], row["key_id"],
+                         row["received_at"], row["mentions"], row["attachments"])
+
+
+async def set_state(conn: Connection, comment: Comment, to_state: str, *, decided_by: str,
+                    reason: str | None, approval_token: str | None) -> Comment:
+    row = await conn.fetchrow(
+        f"UPDATE comments SET state = $2, approval_token = $3 WHERE id = $1 RETURNING {COLUMNS}",
+        comment.id, to_state, approval_token,
+    )
+    await log_transition(conn, comment.id, comment.state, to_state, decided_by, reason)
+    return _comment(row)
+
+
+async def log_transition(conn: Connection, comment_id: int, from_state: str | None,
+                         to_state: str, decided_by: str, reason: str | None) -> None:
+    await conn.execute(
+        "INSERT INTO moderation_log (comment_id, from_state, to_state, decided_by, reason)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        comment_id, from_state, to_state, decided_by, reason,
+    )
+
+
+async def history(conn: Connection, comment_id: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT from_state, to_state, decided_by, reason, at FROM moderation_log"
+        " WHERE comment_id = $1 ORDER BY id", comment_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def versions(conn: Connection, comment_id: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT content_html, content_text, updated_at, replaced_at FROM comment_versions"
+        " WHERE comment_id = $1 ORDER BY id", comment_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def edit(conn: Connection, comment: Comment, *, content_html: str, content_text: str,
+               markdown: str | None, updated_at: datetime | None) -> Comment:
+    """Replace the text, keeping the previous version."""
+    await conn.execute(
+        "INSERT INTO comment_versions (comment_id, content_html, content_text, updated_at)"
+        " VALUES ($1, $2, $3, $4)",
+        comment.id, comment.content_html, comment.content_text, comment.updated_at,
+    )
+    row = await conn.fetchrow(
+        f"UPDATE comments SET content_html = $2, content_text = $3, markdown = $4,"
+        f" updated_at = coalesce($5, now()) WHERE id = $1 RETURNING {COLUMNS}",
+        comment.id, content_html, content_text, markdown, updated_at,
+    )
+    return _comment(row)
+
+
+async def list_filtered(conn: Connection, *, state: str | None, post_id: int | None, limit: int,
+                        before_id: int | None) -> list[Comment]:
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM comments WHERE ($1::text IS NULL OR state = $1)"
+        f" AND ($2::bigint IS NULL OR post_id = $2) AND ($3::bigint IS NULL OR id < $3)"
+        f" ORDER BY id DESC LIMIT $4",
+        state, post_id, before_id, limit,
+    )
+    return [_comment(r) for r in rows]
+
+
+async def approved_thread(conn: Connection, post_id: int) -> list[Comment]:
+    """Every approved comment of a post, oldest first: one query renders the whole thread."""
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM comments WHERE post_id = $1 AND state = 'approved' ORDER BY id",
+        post_id,
+    )
+    return [_comment(r) for r in rows]
+
+
+async def approved_direct_replies(conn: Connection, post_id: int, parent_comment_id: int | None,
+                                  *, limit: int, after_id: int) -> list[Comment]:
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM comments WHERE post_id = $1 AND state = 'approved'"
+        f" AND parent_comment_id IS NOT DISTINCT FROM $2 AND id > $3 ORDER BY id LIMIT $4",
+        post_id, parent_comment_id, after_id, limit,
+    )
+    return [_comment(r) for r in rows]
+
+
+async def count_approved(conn: Connection, post_id: int,
+                         parent_comment_id: int | None = None, *, direct: bool = False) -> int:
+    if not direct:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM comments WHERE post_id = $1 AND state = 'approved'", post_id))
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM comments WHERE post_id = $1 AND state = 'approved'"
+        " AND parent_comment_id IS NOT DISTINCT FROM $2", post_id, parent_comment_id))
+
+
+async def has_approved_from(conn: Connection, actor_id: str) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM comments WHERE actor_id = $1 AND state = 'approved')",
+        actor_id))
+
+
+async def by_actor(conn: Connection, actor_id: str, states: tuple[str, ...]) -> list[Comment]:
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM comments WHERE actor_id = $1 AND state = ANY($2::text[])"
+        f" ORDER BY id FOR UPDATE", actor_id, list(states),
+    )
+    return [_comment(r) for r in rows]
+
+
+async def rules(conn: Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT id, pattern, is_regex, action FROM moderation_rules ORDER BY id")
+    return [dict(r) for r in rows]
+
+
+async def add_rule(conn: Connection, pattern: str, is_regex: bool, action: str) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        "INSERT INTO moderation_rules (pattern, is_regex, action) VALUES ($1, $2, $3)"
+        " RETURNING id, pattern, is_regex, action", pattern, is_regex, action)
+    return dict(row)
+
+
+async def delete_rule(conn: Connection, rule_id: int) -> bool:
+    status = await conn.execute("DELETE FROM moderation_rules WHERE id = $1", rule_id)
+    return bool(status.endswith(" 1"))

@@ -1,0 +1,257 @@
+"""/api/v1/comments: the moderation queue, decisions, the author's answers; rules and reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fedblog.blog.comments import CommentNotFound, NotAnAnswer, ParentNotApproved
+from fedblog.blog.moderation import Action, TransitionError, validate_rule
+from fedblog.models import COMMENT_STATES, Comment
+from fedblog.outbox.as2 import iso
+from fedblog.storage import actors as actors_store
+from fedblog.storage import comments as comments_store
+from fedblog.storage import reactions as reactions_store
+from fedblog.storage import reports as reports_store
+from fedblog.storage.db import Connection
+from fedblog.web.api import validation as v
+from fedblog.web.api.endpoint import api
+from fedblog.web.api.validation import ApiError
+from fedblog.web.responses import json_response, services
+
+MAX_BULK = 500
+
+
+async def comment_json(conn: Connection, comment: Comment, *, context: bool = True) -> dict[str, Any]:
+    actor = await actors_store.get(conn, comment.actor_id)
+    body: dict[str, Any] = {
+        "id": comment.id, "ap_id": comment.ap_id, "post_id": comment.post_id,
+        "parent_comment_id": comment.parent_comment_id, "in_reply_to": comment.in_reply_to,
+        "depth": comment.depth, "actor_id": comment.actor_id,
+        "handle": actor.handle if actor else None, "name": actor.name if actor else None,
+        "is_author": comment.is_author, "state": comment.state,
+        "content_html": comment.content_html, "content_text": comment.content_text,
+        "language": comment.language, "url": comment.url,
+        "published_at": iso(comment.published_at),
+        "updated_at": iso(comment.updated_at) if comment.updated_at else None,
+    }
+    if context and comment.parent_comment_id is not None:
+        parent = await comments_store.get(conn, comment.parent_comment_id)
+        body["parent_excerpt"] = parent.content_text[:200] if parent else None
+    return body
+
+
+def _state_param(request: Request) -> str | None:
+    state = request.query_params.get("state")
+    if state is not None and state not in COMMENT_STATES:
+        raise ApiError(422, f"state must be one of {', '.join(COMMENT_STATES)}", "state")
+    return state
+
+
+@api
+async def list_comments(request: Request) -> Response:
+    db = services(request).runtime.db
+    limit = v.limit_param(request)
+    state, post_id, before = _state_param(request), v.id_param(request, "post_id"), \
+        v.id_param(request, "before")
+    async with db.connection() as conn:
+        rows = await comments_store.list_filtered(conn, state=state, post_id=post_id,
+                                                  limit=limit, before_id=before)
+        items = [await comment_json(conn, c) for c in rows]
+    return json_response({"items": items, "next_before": rows[-1].id if len(rows) == limit else None})
+
+
+@api
+async def get_comment(request: Request) -> Response:
+    db = services(request).runtime.db
+    async with db.connection() as conn:
+        detail = await comments_store.detail(conn, request.path_params["id"])
+        if detail is None:
+            raise ApiError(404, "no such comment")
+        body = await comment_json(conn, detail.comment)
+        counts = await reactions_store.counts(conn, detail.comment.ap_id)
+        body.update(
+            raw_activity=detail.raw_activity, sender_ip=detail.sender_ip, key_id=detail.key_id,
+            received_at=iso(detail.received_at), mentions=detail.mentions,
+            attachments=detail.attachments, likes=counts["like"], shares=counts["announce"],
+            history=[{**h, "at": iso(h["at"])}
+                     for h in await comments_store.history(conn, detail.comment.id)],
+            versions=[{**ver, "updated_at": iso(ver["updated_at"]) if ver["updated_at"] else None,
+                       "replaced_at": iso(ver["replaced_at"])}
+                      for ver in await comments_store.versions(conn, detail.comment.id)],
+        )
+    return json_response(body)
+
+
+async def _reason(request: Request) -> str | None:
+    if not (await request.body()):
+        return None
+    data = await v.json_object(request)
+    v.reject_unknown(data, {"reason"})
+    return v.text(data, "reason", max_length=1000)
+
+
+async def _moderate(request: Request, action: Action) -> Response:
+    blog = services(request)
+    reason = await _reason(request)
+    try:
+        comment = await blog.comments.moderate(request.path_params["id"], action, reason)
+    except CommentNotFound as exc:
+        raise ApiError(404, "no such comment") from exc
+    except TransitionError as exc:
+        raise ApiError(409, str(exc)) from exc
+    async with blog.runtime.db.connection() as conn:
+        return json_response(await comment_json(conn, comment))
+
+
+def _action_endpoint(action: Action) -> Any:
+    @api
+    async def endpoint(request: Request) -> Response:
+        return await _moderate(request, action)
+
+    endpoint.__name__ = f"{action.value}_comment"
+    return endpoint
+
+
+@api
+async def bulk(request: Request) -> Response:
+    blog = services(request)
+    data = await v.json_object(request)
+    v.reject_unknown(data, {"ids", "action", "reason"})
+    ids = data.get("ids")
+    if (not isinstance(ids, list) or not ids or len(ids) > MAX_BULK
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+        raise ApiError(422, f"ids must be a list of 1 to {MAX_BULK} comment ids", "ids")
+    try:
+        action = Action(data.get("action"))
+    except ValueError as exc:
+        raise ApiError(422, "action must be approve, reject, spam, remove or restore",
+                       "action") from exc
+    reason = v.text(data, "reason", max_length=1000)
+    results: list[dict[str, Any]] = []
+    for comment_id in ids:
+        try:
+            comment = await blog.comments.moderate(comment_id, action, reason)
+            results.append({"id": comment_id, "state": comment.state})
+        except CommentNotFound:
+            results.append({"id": comment_id, "error": "no such comment"})
+        except TransitionError as exc:
+            results.append({"id": comment_id, "error": str(exc)})
+    return json_response({"results": results})
+
+
+@api
+async def answer(request: Request) -> Response:
+    blog = services(request)
+    data = await v.json_object(request)
+    v.reject_unknown(data, {"markdown"})
+    markdown = v.text(data, "markdown", required=True, max_length=100_000, allow_empty=False)
+    assert markdown is not None
+    try:
+        created = await blog.comments.answer(request.path_params["id"], markdown)
+    except CommentNotFound as exc:
+        raise ApiError(404, "no such comment") from exc
+    except ParentNotApproved as exc:
+        raise ApiError(409, f"approve the comment before answering it: {exc}") from exc
+    async with blog.runtime.db.connection() as conn:
+        return json_response(await comment_json(conn, created), 201)
+
+
+@api
+async def edit_answer(request: Request) -> Response:
+    blog = services(request)
+    data = await v.json_object(request)
+    v.reject_unknown(data, {"markdown"})
+    markdown = v.text(data, "markdown", required=True, max_length=100_000, allow_empty=False)
+    assert markdown is not None
+    try:
+        edited = await blog.comments.edit_answer(request.path_params["id"], markdown)
+    except CommentNotFound as exc:
+        raise ApiError(404, "no such comment") from exc
+    except NotAnAnswer as exc:
+        raise ApiError(409, str(exc)) from exc
+    async with blog.runtime.db.connection() as conn:
+        return json_response(await comment_json(conn, edited))
+
+
+@api
+async def delete_answer(request: Request) -> Response:
+    try:
+        await services(request).comments.delete_answer(request.path_params["id"])
+    except CommentNotFound as exc:
+        raise ApiError(404, "no such comment") from exc
+    except NotAnAnswer as exc:
+        raise ApiError(409, f"{exc}; use /remove to moderate it") from exc
+    return Response(status_code=204)
+
+
+@api
+async def list_rules(request: Request) -> Response:
+    async with services(request).runtime.db.connection() as conn:
+        return json_response({"items": await comments_store.rules(conn)})
+
+
+@api
+async def add_rule(request: Request) -> Response:
+    data = await v.json_object(request)
+    v.reject_unknown(data, {"pattern", "is_regex", "action"})
+    pattern = v.text(data, "pattern", required=True, max_length=500) or ""
+    is_regex = bool(v.boolean(data, "is_regex"))
+    action = data.get("action", "hold")
+    if action not in ("hold", "spam"):
+        raise ApiError(422, "action must be hold or spam", "action")
+    problem = validate_rule(pattern, is_regex)
+    if problem:
+        raise ApiError(422, problem, "pattern")
+    async with services(request).runtime.db.connection() as conn:
+        return json_response(await comments_store.add_rule(conn, pattern, is_regex, action), 201)
+
+
+@api
+async def delete_rule(request: Request) -> Response:
+    async with services(request).runtime.db.connection() as conn:
+        if not await comments_store.delete_rule(conn, request.path_params["id"]):
+            raise ApiError(404, "no such rule")
+    return Response(status_code=204)
+
+
+@api
+async def list_reports(request: Request) -> Response:
+    include = request.query_params.get("resolved") == "true"
+    async with services(request).runtime.db.connection() as conn:
+        rows = await reports_store.list_open(conn, include_resolved=include,
+                                             limit=v.limit_param(request))
+    items = [{**r, "received_at": iso(r["received_at"]),
+              "resolved_at": iso(r["resolved_at"]) if r["resolved_at"] else None} for r in rows]
+    return json_response({"items": items})
+
+
+@api
+async def resolve_report(request: Request) -> Response:
+    data = await v.json_object(request) if await request.body() else {}
+    v.reject_unknown(data, {"resolution"})
+    resolution = v.text(data, "resolution", max_length=1000) or "resolved"
+    async with services(request).runtime.db.connection() as conn:
+        if not await reports_store.resolve(conn, request.path_params["id"], resolution):
+            raise ApiError(404, "no such open report")
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/v1/comments", list_comments, methods=["GET"]),
+    Route("/api/v1/comments/bulk", bulk, methods=["POST"]),
+    Route("/api/v1/comments/{id:int}", get_comment, methods=["GET"]),
+    Route("/api/v1/comments/{id:int}", edit_answer, methods=["PATCH"]),
+    Route("/api/v1/comments/{id:int}", delete_answer, methods=["DELETE"]),
+    Route("/api/v1/comments/{id:int}/replies", answer, methods=["POST"]),
+    *[Route(f"/api/v1/comments/{{id:int}}/{action.value}", _action_endpoint(action),
+            methods=["POST"]) for action in Action],
+    Route("/api/v1/moderation/rules", list_rules, methods=["GET"]),
+    Route("/api/v1/moderation/rules", add_rule, methods=["POST"]),
+    Route("/api/v1/moderation/rules/{id:int}", delete_rule, methods=["DELETE"]),
+    Route("/api/v1/reports", list_reports, methods=["GET"]),
+    Route("/api/v1/reports/{id:int}/resolve", resolve_report, methods=["POST"]),
+]
