@@ -230,9 +230,7 @@ def test_parents_come_before_their_answers(posts: dict[str, SeedPost], name: str
 
 
 @pytest.mark.parametrize("name", SEED_NAMES)
-def test_author_answers_are_exactly_the_marked_ones(
-    posts: dict[str, SeedPost], name: str
-) -> None:
+def test_author_answers_are_exactly_the_marked_ones(posts: dict[str, SeedPost], name: str) -> None:
     post = posts[name]
     assert {c.number for c in post.comments if c.is_post_author} == AUTHOR_ANSWERS[name]
     assert post.post_author == POST_AUTHOR[name]
@@ -298,7 +296,10 @@ def test_body_normalisation(posts: dict[str, SeedPost], name: str) -> None:
 @pytest.mark.parametrize("name", SEED_NAMES)
 def test_special_characters_survive(posts: dict[str, SeedPost], name: str) -> None:
     section = "\n".join(_comment_section(name))
-    parsed = "\n".join(c.author + "\n" + c.body for c in posts[name].comments)
+    parsed = "\n".join(
+        c.author + (" " + AUTHOR_MARK if c.is_post_author else "") + "\n" + c.body
+        for c in posts[name].comments
+    )
     for ch in "åäöÅÄÖ”’–…\xa0":
         assert parsed.count(ch) == section.count(ch), repr(ch)
 
@@ -312,9 +313,7 @@ def test_first_and_last_comments_are_whole(post1: SeedPost, post2: SeedPost) -> 
     first1, last1 = post1.comments[0], post1.comments[-1]
     assert (first1.number, first1.author) == ("1", "Bamsepojken")
     assert first1.body.startswith("ÄNTLIGEN-ÄNTLIGEN har VI som drabbats")
-    assert first1.body.endswith(
-        "med samma gärningsmän vid rodret!! STORT TACK FÖR DIN INSATS"
-    )
+    assert first1.body.endswith("med samma gärningsmän vid rodret!! STORT TACK FÖR DIN INSATS")
     assert (last1.number, last1.author) == ("12", "Magnus F")
     assert last1.body.endswith(
         "\nKan någon begära ut den tidigare IVO kritiken mot Sofia Rönnholm? Den är offentlig."
@@ -326,9 +325,7 @@ def test_first_and_last_comments_are_whole(post1: SeedPost, post2: SeedPost) -> 
     assert first2.body.endswith("\nVäljare istället för att ducka och gömma sig???")
     # The last comment in page order is an answer (to Caanita's comment 12).
     assert (last2.number, last2.author, last2.parent) == ("12.1", "Bamsepojken", "12")
-    assert last2.body.endswith(
-        "\nabsolut INTE är bra för Umeå Kommuns image ju längre detta pågår"
-    )
+    assert last2.body.endswith("\nabsolut INTE är bra för Umeå Kommuns image ju längre detta pågår")
     assert post2.comment("12").body.endswith(
         "granskningen som nu går via media torde väl knappast vara lyckosamt för någon part."
     )
@@ -362,7 +359,10 @@ def test_post1_bodies_verbatim(post1: SeedPost) -> None:
 def test_post1_long_comment_with_many_paragraphs(post1: SeedPost) -> None:
     paragraphs = post1.comment("4").body.split("\n\n")
     assert len(paragraphs) == 21
-    assert paragraphs[0] == "Hej.\nTill att börja med, tack för ditt engagemang i detta. Mycket viktigt!"
+    assert (
+        paragraphs[0]
+        == "Hej.\nTill att börja med, tack för ditt engagemang i detta. Mycket viktigt!"
+    )
     # A paragraph of its own that starts with ”.
     assert paragraphs[2] == "”https://www.bokus.com/bok/9789147051717/kritisk-utredningsmetodik/"
     # The comment is cut off mid-word in the source page itself ("fr").

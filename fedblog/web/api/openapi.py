@@ -9,6 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedblog import __version__
+from fedblog.blog.moderation import Action
+from fedblog.models import COMMENT_STATES
 from fedblog.web.responses import json_response
 
 
@@ -85,7 +87,47 @@ SCHEMAS: dict[str, Any] = {
         "manually_approves_followers": {"type": "boolean"},
         "discoverable": {"type": "boolean"},
         "followers_visible": {"type": "boolean"},
-        "default_language": {"type": "string"}}},
+        "default_language": {"type": "string"},
+        "moderation_policy": {"type": "string",
+                              "enum": ["hold", "known_commenters", "followers", "everyone"]},
+        "quote_policy": {"type": "string", "enum": ["nobody", "followers", "everyone"]}}},
+    "Comment": {"type": "object", "required": ["id", "ap_id", "post_id", "state", "content_html"],
+                "properties": {
+                    "id": {"type": "integer"}, "ap_id": {"type": "string"},
+                    "post_id": {"type": "integer"},
+                    "parent_comment_id": {"type": ["integer", "null"]},
+                    "in_reply_to": {"type": "string"}, "depth": {"type": "integer"},
+                    "actor_id": {"type": "string"}, "handle": NULLABLE_STRING,
+                    "name": NULLABLE_STRING, "is_author": {"type": "boolean"},
+                    "state": {"type": "string", "enum": list(COMMENT_STATES)},
+                    "content_html": {"type": "string"}, "content_text": {"type": "string"},
+                    "language": NULLABLE_STRING, "url": NULLABLE_STRING,
+                    "published_at": {"type": "string"}, "updated_at": NULLABLE_STRING,
+                    "parent_excerpt": NULLABLE_STRING}},
+    "CommentList": {"type": "object", "required": ["items", "next_before"], "properties": {
+        "items": {"type": "array", "items": _ref("Comment")},
+        "next_before": {"type": ["integer", "null"]}}},
+    "Reason": {"type": "object", "additionalProperties": False,
+               "properties": {"reason": {"type": ["string", "null"], "maxLength": 1000}}},
+    "Bulk": {"type": "object", "additionalProperties": False, "required": ["ids", "action"],
+             "properties": {
+                 "ids": {"type": "array", "minItems": 1, "maxItems": 500,
+                         "items": {"type": "integer"}},
+                 "action": {"type": "string", "enum": [a.value for a in Action]},
+                 "reason": {"type": ["string", "null"], "maxLength": 1000}}},
+    "Answer": {"type": "object", "additionalProperties": False, "required": ["markdown"],
+               "properties": {"markdown": {"type": "string", "minLength": 1,
+                                           "maxLength": 100000}}},
+    "Rule": {"type": "object", "additionalProperties": False, "required": ["pattern"],
+             "properties": {"pattern": {"type": "string", "minLength": 1, "maxLength": 500},
+                            "is_regex": {"type": "boolean"},
+                            "action": {"type": "string", "enum": ["hold", "spam"]}}},
+    "Report": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "activity_id": {"type": "string"},
+        "actor_id": {"type": "string"}, "reporter_host": {"type": "string"},
+        "content": NULLABLE_STRING, "object_ids": {"type": "array", "items": {"type": "string"}},
+        "received_at": {"type": "string"}, "resolved_at": NULLABLE_STRING,
+        "resolution": NULLABLE_STRING}},
 }
 
 
@@ -143,6 +185,69 @@ PATHS: dict[str, Any] = {
                      {"200": _json(_ref("Settings"), "settings")}, body=_ref("Settings")),
     },
 }
+
+COMMENT_ID = {**POST_ID, "description": "comment id"}
+RULE_ID = {**POST_ID, "description": "rule id"}
+COMMENT = _json(_ref("Comment"), "the comment")
+PATHS.update({
+    "/api/v1/comments": {
+        "get": _op("The moderation queue: comments by state and post, newest first",
+                   {"200": _json(_ref("CommentList"), "comments")},
+                   params=[LIMIT,
+                           {"name": "state", "in": "query",
+                            "schema": {"type": "string", "enum": list(COMMENT_STATES)}},
+                           {"name": "post_id", "in": "query",
+                            "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "before", "in": "query",
+                            "schema": {"type": "integer", "minimum": 0}}]),
+    },
+    "/api/v1/comments/bulk": {
+        "post": _op("Apply one decision to many comments",
+                    {"200": _json({"type": "object"}, "per-comment results")}, body=_ref("Bulk")),
+    },
+    "/api/v1/comments/{id}": {
+        "get": _op("A comment with its raw activity, sender IP, key id, history and versions",
+                   {"200": COMMENT, "404": ERROR}, params=[COMMENT_ID]),
+        "patch": _op("Edit one of the author's answers (federated as Update)",
+                     {"200": COMMENT, "404": ERROR, "409": ERROR}, body=_ref("Answer"),
+                     params=[COMMENT_ID]),
+        "delete": _op("Delete one of the author's answers (federated as Delete)",
+                      {"204": {"description": "deleted"}, "404": ERROR, "409": ERROR},
+                      params=[COMMENT_ID]),
+    },
+    "/api/v1/comments/{id}/replies": {
+        "post": _op("The author answers a comment (a Note from the blog, mentioning them)",
+                    {"201": COMMENT, "404": ERROR, "409": ERROR}, body=_ref("Answer"),
+                    params=[COMMENT_ID]),
+    },
+    **{f"/api/v1/comments/{{id}}/{action.value}": {
+        "post": _op(f"{action.value.capitalize()} a comment (see the README for what federates)",
+                    {"200": COMMENT, "404": ERROR, "409": ERROR}, body=_ref("Reason"),
+                    params=[COMMENT_ID])} for action in Action},
+    "/api/v1/moderation/rules": {
+        "get": _op("Keyword and regex rules that hold or mark comments as spam",
+                   {"200": _json({"type": "object"}, "rules")}),
+        "post": _op("Add a rule", {"201": _json({"type": "object"}, "the rule")},
+                    body=_ref("Rule")),
+    },
+    "/api/v1/moderation/rules/{id}": {
+        "delete": _op("Remove a rule", {"204": {"description": "removed"}, "404": ERROR},
+                      params=[RULE_ID]),
+    },
+    "/api/v1/reports": {
+        "get": _op("Reports (Flag) received from remote servers",
+                   {"200": _json({"type": "object", "properties": {
+                       "items": {"type": "array", "items": _ref("Report")}}}, "reports")},
+                   params=[LIMIT, {"name": "resolved", "in": "query",
+                                   "schema": {"type": "string", "enum": ["true", "false"]}}]),
+    },
+    "/api/v1/reports/{id}/resolve": {
+        "post": _op("Mark a report resolved", {"204": {"description": "resolved"}, "404": ERROR},
+                    body={"type": "object", "additionalProperties": False, "properties": {
+                        "resolution": {"type": "string", "maxLength": 1000}}},
+                    params=[{**POST_ID, "description": "report id"}]),
+    },
+})
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
