@@ -40,6 +40,11 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return json_error(500, "internal error; it has been logged")
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("queue worker stopped", exc_info=task.exception())
+
+
 def create_app(settings: Settings | None = None, *, run_workers: bool = True,
                transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     """`transport` replaces the outbound network (tests); `run_workers` runs queue workers here."""
@@ -55,6 +60,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
             if run_workers:
                 tasks = [asyncio.create_task(services.processor.run(stop)),
                          asyncio.create_task(services.delivery.run(stop))]
+                for task in tasks:
+                    task.add_done_callback(_report_crash)
             try:
                 yield
             finally:

@@ -80,6 +80,7 @@ async def open_runtime(settings: Settings, dsn: str, *,
             allow_private=settings.allow_private_addresses,
             require_https=settings.scheme == "https" and not settings.allow_private_addresses,
             timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+            delivery_timeout=settings.delivery_timeout,
             user_agent=f"fedblog (+{settings.base_url}/)",
         )
         client = FederationClient(http, policy, instance_key)

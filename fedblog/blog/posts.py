@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fedblog.blog.html import hashtag_links, render_post
 from fedblog.models import Post
 from fedblog.outbox import as2, publish
+from fedblog.storage import outbox as outbox_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
 from fedblog.storage.db import Database
@@ -75,6 +76,8 @@ class PostService:
             if post is None:
                 raise PostNotFound(post_id)
             deleted_at = post.deleted_at or datetime.now(UTC)
+            # The Create and Updates stop being served: the text is gone.
+            await outbox_store.hide_object(conn, self.urls.post(post_id))
             tomb = as2.tombstone(self.urls.post(post_id), deleted_at)
             activity = as2.wrap("Delete", self.urls.new_activity(), self.urls, tomb,
                                 to=[as2.PUBLIC], cc=[self.urls.followers], published=deleted_at)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -47,6 +48,7 @@ class ClientPolicy:
     timeout: float = 10.0
     max_bytes: int = 1024 * 1024
     max_redirects: int = 3
+    delivery_timeout: float = 15.0
     user_agent: str = "fedblog"
 
 
@@ -97,6 +99,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (now or time.time()))
 
 
+def _check_origin(document: Any, served_from: str) -> None:
+    claimed = document.get("id") if isinstance(document, dict) else None
+    if isinstance(claimed, str) and urlsplit(claimed).netloc.lower() != urlsplit(served_from).netloc.lower():
+        raise FetchError(f"{served_from} served a document for {claimed}, another host")
+
+
 class FederationClient:
     """Signed fetches of remote documents and signed deliveries to remote inboxes."""
 
@@ -106,14 +114,23 @@ class FederationClient:
         self.fetch_key = fetch_key
 
     async def fetch_json(self, url: str, *, accept: str = AS2_ACCEPT) -> Any:
-        """GET a remote JSON document, following at most a few checked redirects."""
+        """GET a remote JSON document, following at most a few checked redirects.
+
+        A document whose `id` is on another host than the one that finally served it is
+        refused: otherwise any open redirect would let one server speak for another.
+        """
         target = url
         for _ in range(self.policy.max_redirects + 1):
             await self._check(target)
-            response_or_location = await self._get_once(target, accept)
+            try:
+                async with asyncio.timeout(self.policy.timeout):
+                    response_or_location = await self._get_once(target, accept)
+            except TimeoutError as exc:
+                raise FetchError(f"fetching {target} took longer than {self.policy.timeout} s") from exc
             if isinstance(response_or_location, str):
                 target = response_or_location
                 continue
+            _check_origin(response_or_location, target)
             return response_or_location
         raise FetchError(f"too many redirects fetching {url}")
 
@@ -169,12 +186,28 @@ class FederationClient:
             return DeliveryResult(None, f"forbidden target: {exc}", None, scheme)
         headers = {"Content-Type": "application/activity+json", "User-Agent": self.policy.user_agent}
         try:
-            response = await self.http.post(
-                inbox, content=body, headers=headers, auth=HttpSignatureAuth(key, scheme),
-                timeout=self.policy.timeout, follow_redirects=False,
-            )
+            # One deadline for the whole exchange: a peer dripping bytes cannot hold a slot.
+            async with asyncio.timeout(self.policy.delivery_timeout):
+                async with self.http.stream(
+                    "POST", inbox, content=body, headers=headers,
+                    auth=HttpSignatureAuth(key, scheme), timeout=self.policy.timeout,
+                    follow_redirects=False,
+                ) as response:
+                    await self._discard(response)
+        except TimeoutError:
+            return DeliveryResult(None, f"no answer within {self.policy.delivery_timeout} s",
+                                  None, scheme)
         except httpx.HTTPError as exc:
             return DeliveryResult(None, f"{type(exc).__name__}: {exc}", None, scheme)
         error = None if response.is_success else f"HTTP {response.status_code}"
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         return DeliveryResult(response.status_code, error, retry_after, scheme)
+
+    @staticmethod
+    async def _discard(response: httpx.Response, limit: int = 64 * 1024) -> None:
+        """Read (and drop) at most `limit` bytes of an inbox's answer."""
+        seen = 0
+        async for chunk in response.aiter_raw():
+            seen += len(chunk)
+            if seen > limit:
+                break

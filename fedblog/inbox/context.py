@@ -30,6 +30,10 @@ class Rejected(Exception):
         self.reason = reason
 
 
+class AlreadyHandled(Exception):
+    """Another worker finished this activity first (its lease had expired): roll back."""
+
+
 class RetryLater(Exception):
     """A passing failure (a remote fetch timed out): keep the activity and try again."""
 
@@ -47,4 +51,5 @@ class HandlerContext:
         """The handler's writes and the item's 'processed' mark commit together: exactly once."""
         async with self.runtime.db.transaction() as conn:
             yield conn
-            await inbox_store.finish(conn, self.item.id, Result.PROCESSED.value)
+            if not await inbox_store.finish(conn, self.item.id, Result.PROCESSED.value):
+                raise AlreadyHandled(self.item.activity_id)

@@ -7,7 +7,7 @@ import logging
 
 from fedblog.blog.comments import CommentService
 from fedblog.federation.vocab import VocabError, parse_activity
-from fedblog.inbox.context import HandlerContext, Result, RetryLater
+from fedblog.inbox.context import AlreadyHandled, HandlerContext, Result, RetryLater
 from fedblog.inbox.handlers import HANDLERS
 from fedblog.inbox.keyring import Keyring
 from fedblog.runtime import Runtime
@@ -20,8 +20,8 @@ MAX_ATTEMPTS = 8
 
 class InboxProcessor:
     def __init__(self, runtime: Runtime, keyring: Keyring, comments: CommentService, *,
-                 batch: int = 50,
-                 lease_seconds: float = 60.0, idle_poll: float = 1.0) -> None:
+                 batch: int = 10,
+                 lease_seconds: float = 300.0, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
         self.keyring = keyring
         self.comments = comments
@@ -37,8 +37,9 @@ class InboxProcessor:
         while not stop.is_set():
             try:
                 done = await self.run_once()
-            except (TimeoutError, OSError) as exc:
-                log.warning("inbox processing paused, database unavailable: %s", exc)
+            except Exception as exc:  # the database may be restarting: wait, then carry on
+                log.warning("inbox processing paused: %s: %s", type(exc).__name__, exc)
+                await asyncio.sleep(self.idle_poll)
                 done = 0
             if done == 0:
                 self._wake.clear()
@@ -63,6 +64,8 @@ class InboxProcessor:
                 result = Result.IGNORED
             else:
                 result = await handler(HandlerContext(self.runtime, self.keyring, self.comments, item, activity))
+        except AlreadyHandled:
+            return
         except RetryLater as exc:
             await self._retry_or_fail(item, str(exc))
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,13 @@ class Accepted:
     activity_id: str
     type: str
     duplicate: bool
+
+
+LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
 
 
 class InboxReceiver:
@@ -98,8 +106,10 @@ class InboxReceiver:
         if b"\\u0000" in body:
             raise Rejected(400, "body contains a NUL character")
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = json.loads(body, parse_constant=_no_constants)
+            if LONE_SURROGATE.search(body):
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (ValueError, UnicodeError) as exc:
             raise Rejected(400, f"body is not JSON: {exc}") from exc
         try:
             return data, parse_activity(data)

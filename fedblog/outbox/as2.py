@@ -38,7 +38,9 @@ Document = dict[str, Any]
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Milliseconds kept: Mastodon ignores an edit whose `updated` is not strictly later."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + f".{utc.microsecond // 1000:03d}Z"
 
 
 def blog_actor(urls: Urls, settings: BlogSettings, public_key_pem: str,

@@ -27,7 +27,7 @@ class DeliveryWorker:
     def __init__(self, runtime: Runtime, *, concurrency: int | None = None, batch: int = 50,
                  lease_seconds: float = 120.0, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
-        self.concurrency = concurrency or runtime.settings.delivery_concurrency
+        self.concurrency = max(1, concurrency or runtime.settings.delivery_concurrency)
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.idle_poll = idle_poll
@@ -40,16 +40,24 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with self.runtime.db.listening(CHANNEL, self._wake.set):
-            try:
-                while not stop.is_set():
-                    if not await self._claim_some():
-                        await self._sleep(stop)
-            finally:
-                # A clean stop lets in-flight deliveries finish and record: none is sent twice.
-                if self._in_flight:
-                    await asyncio.wait(self._in_flight,
-                                       timeout=self.runtime.settings.delivery_timeout + 5)
+        try:
+            while not stop.is_set():
+                try:
+                    async with self.runtime.db.listening(CHANNEL, self._wake.set):
+                        await self._loop(stop)
+                except Exception as exc:  # the database may be restarting: wait, listen again
+                    log.warning("delivery paused: %s: %s", type(exc).__name__, exc)
+                    await self._sleep(stop)
+        finally:
+            # A clean stop lets in-flight deliveries finish and record: none is sent twice.
+            if self._in_flight:
+                await asyncio.wait(self._in_flight,
+                                   timeout=2 * self.runtime.settings.delivery_timeout + 5)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not await self._claim_some():
+                await self._sleep(stop)
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         self._wake.clear()

@@ -22,7 +22,10 @@ def classify(status: int | None) -> Outcome:
         return Outcome.DELIVERED
     if status == 410:
         return Outcome.GONE
-    if status in (408, 429) or status >= 500:
+    # 401 usually means the receiver could not fetch our key just then: Mastodon retries it.
+    if status == 501:
+        return Outcome.GIVE_UP
+    if status in (401, 408, 429) or status >= 500:
         return Outcome.RETRY
     return Outcome.GIVE_UP
 

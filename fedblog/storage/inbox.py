@@ -56,12 +56,14 @@ async def claim(conn: Connection, *, limit: int, lease_seconds: float) -> list[I
     return sorted((InboxItem(**dict(r)) for r in rows), key=lambda item: item.id)
 
 
-async def finish(conn: Connection, item_id: int, state: str, error: str | None = None) -> None:
-    await conn.execute(
+async def finish(conn: Connection, item_id: int, state: str, error: str | None = None) -> bool:
+    """Mark the item done; False if it already was (so the caller's work must roll back)."""
+    status = await conn.execute(
         "UPDATE inbox_activities SET state = $2, error = $3, processed_at = now(),"
         " locked_until = NULL WHERE id = $1 AND state = 'received'",
         item_id, state, error,
     )
+    return bool(status.endswith(" 1"))
 
 
 async def release(conn: Connection, item_id: int, error: str, retry_in: float) -> None:

@@ -152,3 +152,11 @@ async def next_due_in(conn: Connection) -> float | None:
 async def counts(conn: Connection) -> dict[str, int]:
     rows = await conn.fetch("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
     return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def hide_object(conn: Connection, object_id: str) -> None:
+    """Take a deleted object's Create/Update out of the outbox and stop serving them."""
+    await conn.execute(
+        "UPDATE outbox_activities SET public = false"
+        " WHERE object_id = $1 AND type IN ('Create', 'Update')", object_id,
+    )

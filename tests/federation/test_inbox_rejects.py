@@ -142,3 +142,17 @@ async def test_key_rotation_is_picked_up_with_one_refetch(database_url: str) -> 
         blog.services.keyring.refresh_interval = 0
         response = await alice.post(blog.inbox, alice.follow(blog.actor))
         assert response.status_code == 202, response.text
+
+
+async def test_json_that_postgresql_cannot_store_is_refused(
+    blog_and_actor: tuple[BlogServer, PeerActor],
+) -> None:
+    blog, mallory = blog_and_actor
+    follow = mallory.follow(blog.actor)
+    text = json.dumps(follow)
+    for body in (text[:-1] + ', "n": NaN}', text[:-1] + ', "n": Infinity}',
+                 text[:-1] + ', "s": "\\ud800"}'):
+        response = await mallory.post(blog.inbox, follow,
+                                      tamper=_replace_body_signed(mallory, blog, body.encode()))
+        assert response.status_code == 400, (body[-20:], response.text)
+    await _stored_nothing(blog)

@@ -91,3 +91,11 @@ async def test_openapi_document_lists_every_api_route(database_url: str) -> None
         documented = {(path.replace("{id}", "{id:int}"), method)
                       for path, ops in document["paths"].items() for method in ops}
         assert routes == documented
+
+
+async def test_absurd_ids_are_not_found_not_errors(database_url: str) -> None:
+    async with BlogServer(database_url, run_workers=False) as blog:
+        for path in ("/api/v1/posts/99999999999999999999", "/posts/99999999999999999999",
+                     "/api/v1/comments/123456789012345678901"):
+            response = await blog.api.get(path, headers={"Accept": "application/activity+json"})
+            assert response.status_code == 404, (path, response.text)

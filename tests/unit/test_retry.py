@@ -14,7 +14,7 @@ from fedblog.outbox.retry import Outcome, RetryPolicy, classify
 @pytest.mark.parametrize(("status", "outcome"), [
     (200, Outcome.DELIVERED), (202, Outcome.DELIVERED), (None, Outcome.RETRY),
     (500, Outcome.RETRY), (503, Outcome.RETRY), (429, Outcome.RETRY), (408, Outcome.RETRY),
-    (400, Outcome.GIVE_UP), (401, Outcome.GIVE_UP), (403, Outcome.GIVE_UP),
+    (400, Outcome.GIVE_UP), (401, Outcome.RETRY), (501, Outcome.GIVE_UP), (403, Outcome.GIVE_UP),
     (404, Outcome.GIVE_UP), (410, Outcome.GONE),
 ])
 def test_classify(status: int | None, outcome: Outcome) -> None:
