@@ -66,3 +66,10 @@ async def get_key(conn: Connection, key_id: str) -> StoredKey | None:
         key_id,
     )
     return StoredKey(**dict(row)) if row else None
+
+
+async def get_many(conn: Connection, actor_ids: list[str]) -> dict[str, RemoteActor]:
+    rows = await conn.fetch(
+        f"SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE id = ANY($1::text[])", actor_ids
+    )
+    return {r["id"]: _actor(r) for r in rows}

@@ -10,7 +10,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from fedblog.models import Post
+from fedblog.blog.threads import build_thread
+from fedblog.storage import actors as actors_store
+from fedblog.storage import comments as comments_store
 from fedblog.storage import posts as posts_store
+from fedblog.storage import reactions as reactions_store
 from fedblog.storage import settings as settings_store
 from fedblog.web.responses import services
 
@@ -42,10 +46,30 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", settings=settings, posts=posts, older=older, tag=tag)
 
 
+LABELS = {
+    "en": {"comments": "comments", "comment": "comment", "author": "author",
+           "reply": "Reply from your fediverse account: search for this address on your server",
+           "likes": "likes", "boosts": "boosts"},
+    "sv": {"comments": "kommentarer", "comment": "kommentar", "author": "inläggsförfattare",
+           "reply": "Svara från ditt fediversum-konto: sök efter den här adressen på din server",
+           "likes": "gillningar", "boosts": "delningar"},
+}
+
+
+def labels(language: str) -> dict[str, str]:
+    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
+
+
 async def post_page(request: Request, post: Post) -> Response:
-    async with services(request).runtime.db.connection() as conn:
+    runtime = services(request).runtime
+    async with runtime.db.connection() as conn:
         settings = await settings_store.get_settings(conn)
-    return render(request, "post.html", settings=settings, post=post)
+        approved = await comments_store.approved_thread(conn, post.id)
+        actors = await actors_store.get_many(conn, sorted({c.actor_id for c in approved}))
+        counts = await reactions_store.counts(conn, runtime.urls.post(post.id))
+    return render(request, "post.html", settings=settings, post=post,
+                  thread=build_thread(approved), comment_count=len(approved), actors=actors,
+                  counts=counts, t=labels(post.language))
 
 
 def not_found(request: Request) -> Response:

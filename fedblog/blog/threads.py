@@ -1,0 +1,42 @@
+"""Comment threads, pure: approved comments arranged as the page shows them, numbered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from fedblog.models import Comment
+
+
+@dataclass
+class ThreadNode:
+    comment: Comment
+    number: str                       # "3" for the third top-level comment, "3.1" for its first answer
+    children: list[ThreadNode] = field(default_factory=list)
+
+    @property
+    def depth(self) -> int:
+        return self.number.count(".")
+
+
+def build_thread(comments: Iterable[Comment]) -> list[ThreadNode]:
+    """Top-level comments in order, each with its answers; an answer whose parent is not shown
+    (held, removed) is shown at the top level rather than lost."""
+    ordered = sorted(comments, key=lambda c: c.id)  # arrival order, as a blog shows comments
+    shown = {c.id for c in ordered}
+    roots: list[ThreadNode] = []
+    nodes: dict[int, ThreadNode] = {}
+    for comment in ordered:
+        parent = nodes.get(comment.parent_comment_id) if comment.parent_comment_id in shown else None
+        siblings = parent.children if parent is not None else roots
+        prefix = f"{parent.number}." if parent is not None else ""
+        node = ThreadNode(comment, f"{prefix}{len(siblings) + 1}")
+        siblings.append(node)
+        nodes[comment.id] = node
+    return roots
+
+
+def walk(nodes: list[ThreadNode]) -> Iterable[ThreadNode]:
+    for node in nodes:
+        yield node
+        yield from walk(node.children)
