@@ -21,6 +21,7 @@ from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
 from fedblog.web.api import openapi
 from fedblog.web.api import posts as api_posts
+from fedblog.web.api import quotes as api_quotes
 from fedblog.web.api import settings as api_settings
 from fedblog.web.responses import json_error, wants_as2
 
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
     routes = [
         *wellknown.routes, *inbox.routes, *activitypub.routes, *pages.routes,
         *openapi.routes, *api_posts.routes, *api_followers.routes, *api_settings.routes,
-        *api_comments.routes,
+        *api_comments.routes, *api_quotes.routes,
     ]
     return Starlette(
         routes=routes,

@@ -66,7 +66,7 @@ class BlogSettings:
     followers_visible: bool
     default_language: str
     moderation_policy: str = "hold"
-    quote_policy: str = "nobody"
+    quote_policy: str = "manual"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedblog.blog.comments import CommentService
+from fedblog.blog.quotes import QuoteService
 from fedblog.blog.followers import FollowerService
 from fedblog.blog.posts import PostService
 from fedblog.blog.profile import ProfileService
@@ -24,6 +25,7 @@ class Services:
     delivery: DeliveryWorker
     posts: PostService
     comments: CommentService
+    quotes: QuoteService
     followers: FollowerService
     profile: ProfileService
 
@@ -31,14 +33,16 @@ class Services:
     def build(cls, runtime: Runtime) -> Services:
         keyring = Keyring(runtime)
         comments = CommentService(runtime.db, runtime.urls)
+        quotes = QuoteService(runtime.db, runtime.urls)
         return cls(
             runtime=runtime,
             keyring=keyring,
             receiver=InboxReceiver(runtime, keyring),
-            processor=InboxProcessor(runtime, keyring, comments),
+            processor=InboxProcessor(runtime, keyring, comments, quotes),
             delivery=DeliveryWorker(runtime),
             posts=PostService(runtime.db, runtime.urls),
             comments=comments,
+            quotes=quotes,
             followers=FollowerService(runtime.db, runtime.urls),
             profile=ProfileService(runtime.db, runtime.urls, runtime.blog_key.public_key_pem),
         )

@@ -81,6 +81,9 @@ class Urls:
     def approval(self, token: str) -> str:
         return f"{self.base}/approvals/{token}"
 
+    def quote_authorization(self, token: str) -> str:
+        return f"{self.base}/quote-authorizations/{token}"
+
     def tag(self, name: str) -> str:
         return f"{self.base}/tags/{quote(name.lower(), safe='')}"
 

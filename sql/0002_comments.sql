@@ -3,8 +3,8 @@
 ALTER TABLE blog_settings
     ADD COLUMN moderation_policy text NOT NULL DEFAULT 'hold'
         CHECK (moderation_policy IN ('hold', 'known_commenters', 'followers', 'everyone')),
-    ADD COLUMN quote_policy text NOT NULL DEFAULT 'nobody'
-        CHECK (quote_policy IN ('nobody', 'followers', 'everyone'));
+    ADD COLUMN quote_policy text NOT NULL DEFAULT 'manual'
+        CHECK (quote_policy IN ('nobody', 'manual', 'followers', 'everyone'));
 
 CREATE TABLE comments (
     id                 bigserial PRIMARY KEY,
@@ -91,3 +91,18 @@ CREATE TABLE reports (
     resolved_at    timestamptz,
     resolution     text
 );
+
+-- Quote requests (FEP-044f, Mastodon 4.5): answered through the moderation queue.
+CREATE TABLE quote_requests (
+    id                 bigserial PRIMARY KEY,
+    activity_id        text NOT NULL UNIQUE,
+    actor_id           text NOT NULL,
+    post_id            bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    quoting_object_id  text NOT NULL,
+    instrument         jsonb,
+    state              text NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'revoked')),
+    token              text UNIQUE,                   -- /quote-authorizations/<token> while approved
+    received_at        timestamptz NOT NULL DEFAULT now(),
+    decided_at         timestamptz
+);
+CREATE INDEX quote_requests_state_idx ON quote_requests (state, id DESC);

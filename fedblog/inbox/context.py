@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from fedblog.blog.comments import CommentService
+from fedblog.blog.quotes import QuoteService
 from fedblog.federation.vocab import Activity
 from fedblog.inbox.keyring import Keyring
 from fedblog.runtime import Runtime
@@ -43,6 +44,7 @@ class HandlerContext:
     runtime: Runtime
     keyring: Keyring
     comments: CommentService
+    quotes: QuoteService
     item: InboxItem
     activity: Activity
 

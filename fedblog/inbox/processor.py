@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from fedblog.blog.comments import CommentService
+from fedblog.blog.quotes import QuoteService
 from fedblog.federation.vocab import VocabError, parse_activity
 from fedblog.inbox.context import AlreadyHandled, HandlerContext, Result, RetryLater
 from fedblog.inbox.handlers import HANDLERS
@@ -19,12 +20,14 @@ MAX_ATTEMPTS = 8
 
 
 class InboxProcessor:
-    def __init__(self, runtime: Runtime, keyring: Keyring, comments: CommentService, *,
+    def __init__(self, runtime: Runtime, keyring: Keyring, comments: CommentService,
+                 quotes: QuoteService, *,
                  batch: int = 10,
                  lease_seconds: float = 300.0, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
         self.keyring = keyring
         self.comments = comments
+        self.quotes = quotes
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.idle_poll = idle_poll
@@ -63,7 +66,8 @@ class InboxProcessor:
                 log.info("ignoring unsupported %s %s", activity.type, activity.id)
                 result = Result.IGNORED
             else:
-                result = await handler(HandlerContext(self.runtime, self.keyring, self.comments, item, activity))
+                result = await handler(HandlerContext(self.runtime, self.keyring, self.comments,
+                                                        self.quotes, item, activity))
         except AlreadyHandled:
             return
         except RetryLater as exc:

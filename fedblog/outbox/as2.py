@@ -32,6 +32,9 @@ EXTENSIONS: dict[str, Any] = {
     "ReplyAuthorization": "gts:ReplyAuthorization",
     "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
     "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+    "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+    "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+    "quote": {"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
 }
 CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
 Document = dict[str, Any]
@@ -91,7 +94,17 @@ def instance_actor(urls: Urls, public_key_pem: str) -> Document:
     }
 
 
-def interaction_policy(urls: Urls, moderation_policy: str) -> Document:
+def _can_quote(urls: Urls, quote_policy: str) -> Document:
+    if quote_policy == "everyone":
+        return {"automaticApproval": [PUBLIC]}
+    if quote_policy == "followers":
+        return {"automaticApproval": [urls.actor, urls.followers], "manualApproval": [PUBLIC]}
+    if quote_policy == "manual":
+        return {"automaticApproval": [urls.actor], "manualApproval": [PUBLIC]}
+    return {"automaticApproval": [urls.actor]}
+
+
+def interaction_policy(urls: Urls, moderation_policy: str, quote_policy: str = "manual") -> Document:
     """Who may reply: the policy's automatic cases, everyone else by the author's approval."""
     automatic: list[str] = [urls.actor]
     if moderation_policy == "everyone":
@@ -103,7 +116,7 @@ def interaction_policy(urls: Urls, moderation_policy: str) -> Document:
         "canReply": {"automaticApproval": automatic, "manualApproval": manual},
         "canLike": {"automaticApproval": [PUBLIC]},
         "canAnnounce": {"automaticApproval": [PUBLIC]},
-        "canQuote": {"automaticApproval": [urls.actor]},
+        "canQuote": _can_quote(urls, quote_policy),
     }
 
 
@@ -115,7 +128,8 @@ class Counts:
 
 
 def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0,
-         shares_count: int = 0, moderation_policy: str = "hold") -> Document:
+         shares_count: int = 0, moderation_policy: str = "hold",
+         quote_policy: str = "manual") -> Document:
     post_url = urls.post(post.id)
     content = post.content_html
     document: Document = {
@@ -138,7 +152,7 @@ def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0
         "shares": {"id": urls.post_shares(post.id), "type": "Collection",
                    "totalItems": shares_count},
         "context": urls.post_context(post.id),
-        "interactionPolicy": interaction_policy(urls, moderation_policy),
+        "interactionPolicy": interaction_policy(urls, moderation_policy, quote_policy),
     }
     if post.summary:
         document["summary"] = post.summary
@@ -261,6 +275,29 @@ def reply_decision(activity_type: str, activity_id: str, urls: Urls, reply_id: s
     """Accept or Reject of a reply, sent to its author (the GoToSocial reply-approval model)."""
     activity = wrap(activity_type, activity_id, urls, reply_id, to=[commenter.id])
     activity["target"] = target
+    if result is not None:
+        activity["result"] = result
+    return activity
+
+
+def quote_authorization(urls: Urls, token: str, quoting_object: str, post_url: str) -> Document:
+    """The stamp Mastodon 4.5 dereferences to check that a quote of a post is allowed."""
+    return {
+        "@context": CONTEXT,
+        "id": urls.quote_authorization(token),
+        "type": "QuoteAuthorization",
+        "attributedTo": urls.actor,
+        "interactingObject": quoting_object,
+        "interactionTarget": post_url,
+    }
+
+
+def quote_decision(activity_type: str, activity_id: str, urls: Urls, *, request_id: str,
+                   requester: RemoteActor, post_url: str, quoting_object: str,
+                   result: str | None = None) -> Document:
+    request = {"type": "QuoteRequest", "id": request_id, "actor": requester.id,
+               "object": post_url, "instrument": quoting_object}
+    activity = wrap(activity_type, activity_id, urls, request, to=[requester.id])
     if result is not None:
         activity["result"] = result
     return activity

@@ -13,6 +13,7 @@ from fedblog.storage import comments as comments_store
 from fedblog.storage import followers as followers_store
 from fedblog.storage import outbox as outbox_store
 from fedblog.storage import posts as posts_store
+from fedblog.storage import quotes as quotes_store
 from fedblog.storage import reactions as reactions_store
 from fedblog.storage import settings as settings_store
 from fedblog.storage.db import Connection
@@ -88,7 +89,8 @@ async def _note_document(conn: Connection, urls: Urls, post: Post) -> as2.Docume
     replies = await comments_store.count_approved(conn, post.id, None, direct=True)
     return as2.note(post, urls, replies_count=replies, likes_count=reactions["like"],
                     shares_count=reactions["announce"],
-                    moderation_policy=settings.moderation_policy)
+                    moderation_policy=settings.moderation_policy,
+                    quote_policy=settings.quote_policy)
 
 
 async def post(request: Request) -> Response:
@@ -203,6 +205,18 @@ async def activity(request: Request) -> Response:
     return as2_response(stored.body)
 
 
+async def quote_authorization(request: Request) -> Response:
+    """A quote's authorization dereferences while it stands; revoked or unknown is 410."""
+    runtime = services(request).runtime
+    token: str = request.path_params["token"]
+    async with runtime.db.connection() as conn:
+        found = await quotes_store.by_token(conn, token)
+    if found is None or found.state != "approved":
+        return json_error(410, "this quote authorization was revoked or never existed")
+    return as2_response(as2.quote_authorization(runtime.urls, token, found.quoting_object_id,
+                                                runtime.urls.post(found.post_id)))
+
+
 routes = [
     Route("/users/{username}", blog_actor),
     Route("/actor", instance_actor),
@@ -216,4 +230,5 @@ routes = [
     Route("/comments/{id:int}", comment),
     Route("/comments/{id:int}/activity", activity),
     Route("/approvals/{token:str}", approval),
+    Route("/quote-authorizations/{token:str}", quote_authorization),
 ]

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from fedblog.federation.vocab import Activity
 from fedblog.inbox.context import HandlerContext, Result
-from fedblog.inbox.handlers import create, delete, flag, follow, like, undo, update
+from fedblog.inbox.handlers import create, delete, flag, follow, like, quote_request, undo, update
 from fedblog.runtime import Runtime
 
 Handler = Callable[[HandlerContext], Awaitable[Result]]
@@ -21,6 +21,7 @@ HANDLERS: dict[str, Handler] = {
     "Like": like.handle,
     "Announce": like.handle,
     "Flag": flag.handle,
+    "QuoteRequest": quote_request.handle,
 }
 
 # Checks that must refuse a request before it is stored (they answer the sender).

@@ -90,7 +90,8 @@ SCHEMAS: dict[str, Any] = {
         "default_language": {"type": "string"},
         "moderation_policy": {"type": "string",
                               "enum": ["hold", "known_commenters", "followers", "everyone"]},
-        "quote_policy": {"type": "string", "enum": ["nobody", "followers", "everyone"]}}},
+        "quote_policy": {"type": "string",
+                         "enum": ["nobody", "manual", "followers", "everyone"]}}},
     "Comment": {"type": "object", "required": ["id", "ap_id", "post_id", "state", "content_html"],
                 "properties": {
                     "id": {"type": "integer"}, "ap_id": {"type": "string"},
@@ -248,6 +249,20 @@ PATHS.update({
                     params=[{**POST_ID, "description": "report id"}]),
     },
 })
+
+QUOTE = _json({"type": "object"}, "the quote request")
+PATHS["/api/v1/quote-requests"] = {
+    "get": _op("Requests to quote a post (FEP-044f)", {"200": _json({"type": "object"}, "requests")},
+               params=[LIMIT, {"name": "state", "in": "query", "schema": {
+                   "type": "string", "enum": ["pending", "approved", "rejected", "revoked"]}}]),
+}
+for _action, _summary in (("approve", "Accept, with a QuoteAuthorization"),
+                          ("reject", "Reject the request"),
+                          ("revoke", "Delete the QuoteAuthorization; Mastodon detaches the quote")):
+    PATHS[f"/api/v1/quote-requests/{{id}}/{_action}"] = {
+        "post": _op(_summary, {"200": QUOTE, "404": ERROR, "409": ERROR},
+                    params=[{**POST_ID, "description": "quote request id"}]),
+    }
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -18,7 +18,7 @@ TEXTS = {"display_name": 100, "summary": 2000}
 FLAGS = ("manually_approves_followers", "discoverable", "followers_visible")
 CHOICES = {
     "moderation_policy": ("hold", "known_commenters", "followers", "everyone"),
-    "quote_policy": ("nobody", "followers", "everyone"),
+    "quote_policy": ("nobody", "manual", "followers", "everyone"),
 }
 
 
