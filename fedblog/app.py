@@ -15,8 +15,9 @@ from starlette.responses import Response
 
 from fedblog.config import Settings
 from fedblog.runtime import database_url, open_runtime
-from fedblog.services import Services
+from fedblog.services import Services, watch_blocks
 from fedblog.web import activitypub, inbox, pages, wellknown
+from fedblog.web.api import blocks as api_blocks
 from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
 from fedblog.web.api import openapi
@@ -56,11 +57,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
         async with database_url(settings) as dsn, open_runtime(settings, dsn, transport=transport) as rt:
             services = Services.build(rt)
             app.state.services = services
+            await services.blocks.reload()
             stop = asyncio.Event()
-            tasks = []
+            tasks = [asyncio.create_task(watch_blocks(services, stop))]
             if run_workers:
-                tasks = [asyncio.create_task(services.processor.run(stop)),
-                         asyncio.create_task(services.delivery.run(stop))]
+                tasks += [asyncio.create_task(services.processor.run(stop)),
+                          asyncio.create_task(services.delivery.run(stop))]
                 for task in tasks:
                     task.add_done_callback(_report_crash)
             try:
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
     routes = [
         *wellknown.routes, *inbox.routes, *activitypub.routes, *pages.routes,
         *openapi.routes, *api_posts.routes, *api_followers.routes, *api_settings.routes,
-        *api_comments.routes, *api_quotes.routes,
+        *api_comments.routes, *api_quotes.routes, *api_blocks.routes,
     ]
     return Starlette(
         routes=routes,

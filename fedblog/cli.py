@@ -15,7 +15,7 @@ from fedblog import __version__
 from fedblog.app import create_app
 from fedblog.config import ConfigError, Settings
 from fedblog.runtime import database_url, open_runtime
-from fedblog.services import Services
+from fedblog.services import Services, watch_blocks
 from fedblog.storage.db import Database, migrate
 from fedblog.web.api.auth import create_token
 
@@ -72,7 +72,9 @@ async def _worker(settings: Settings, concurrency: int | None) -> None:
         if concurrency:
             services.delivery.concurrency = concurrency
         logging.getLogger("fedblog").info("worker %s running", services.delivery.name)
-        await asyncio.gather(services.processor.run(stop), services.delivery.run(stop))
+        await services.blocks.reload()
+        await asyncio.gather(services.processor.run(stop), services.delivery.run(stop),
+                             watch_blocks(services, stop))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -62,6 +62,9 @@ class Settings:
     instance_name: str = "fedblog"
     # Multiplies every retry delay; tests set it small so a retry takes milliseconds.
     retry_scale: float = 1.0
+    # Inbox rate limits (requests per second, sustained); the burst is five times as many.
+    inbox_host_rate: float = 100.0
+    inbox_actor_rate: float = 10.0
 
     @property
     def base_url(self) -> str:
@@ -95,4 +98,6 @@ class Settings:
             max_body_bytes=_int(env, "FEDBLOG_MAX_BODY_BYTES", 1024 * 1024),
             delivery_concurrency=_int(env, "FEDBLOG_DELIVERY_CONCURRENCY", 64),
             retry_scale=_float(env, "FEDBLOG_RETRY_SCALE", 1.0),
+            inbox_host_rate=_float(env, "FEDBLOG_INBOX_HOST_RATE", 100.0),
+            inbox_actor_rate=_float(env, "FEDBLOG_INBOX_ACTOR_RATE", 10.0),
         )

@@ -67,6 +67,8 @@ class BlogSettings:
     default_language: str
     moderation_policy: str = "hold"
     quote_policy: str = "manual"
+    send_block_activity: bool = True
+    comments_per_actor_per_hour: int = 30
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from fedblog.blog.blocklist import Blocklist
 from fedblog.config import Settings
 from fedblog.federation.client import ClientPolicy, FederationClient
 from fedblog.federation.keys import SigningKey, generate_rsa_pem, load_signing_key
@@ -31,6 +32,7 @@ class Runtime:
     instance_key: SigningKey
     client: FederationClient
     retry: RetryPolicy
+    blocklist: Blocklist
 
     def signing_key(self, signer: str) -> SigningKey:
         return self.instance_key if signer == "instance" else self.blog_key
@@ -83,9 +85,10 @@ async def open_runtime(settings: Settings, dsn: str, *,
             delivery_timeout=settings.delivery_timeout,
             user_agent=f"fedblog (+{settings.base_url}/)",
         )
-        client = FederationClient(http, policy, instance_key)
+        blocklist = Blocklist()
+        client = FederationClient(http, policy, instance_key, blocked=blocklist.url_blocked)
         yield Runtime(settings, urls, db, blog_key, instance_key, client,
-                      RetryPolicy(scale=settings.retry_scale))
+                      RetryPolicy(scale=settings.retry_scale), blocklist)
     finally:
         await http.aclose()
         await db.close()

@@ -97,6 +97,10 @@ class CommentService:
             is_follower=follower is not None and follower.state == "accepted",
             has_approved_comment=await comments_store.has_approved_from(conn, actor_id),
         )
+        recent = await comments_store.count_recent_by_actor(conn, actor_id, 3600)
+        if recent >= settings.comments_per_actor_per_hour:
+            return Decision("spam", "rate", f"more than {settings.comments_per_actor_per_hour}"
+                                            " comments in an hour")
         return initial_state(settings.moderation_policy, rules, text, commenter)
 
     async def store_reply(self, conn: Connection, note: Note, parent: Parent,
@@ -122,7 +126,8 @@ class CommentService:
             return await self.apply(conn, comment, action, decided_by="author", reason=reason)
 
     async def apply(self, conn: Connection, comment: Comment, action: Action, *,
-                    decided_by: str, reason: str | None) -> Comment:
+                    decided_by: str, reason: str | None,
+                    reaches_blocked: bool = False) -> Comment:
         target = next_state(comment.state, action)
         was_visible = comment.state == "approved"
         token = secrets.token_urlsafe(16) if target == "approved" else None
@@ -132,7 +137,7 @@ class CommentService:
             detail = await comments_store.detail(conn, comment.id)
             await self._announce_approval(conn, updated, detail.raw_activity if detail else None)
         elif target in ("rejected", "removed") or (was_visible and target == "spam"):
-            await self._announce_refusal(conn, updated)
+            await self._announce_refusal(conn, updated, reaches_blocked=reaches_blocked)
         return updated
 
     async def _approved(self, conn: Connection, comment: Comment, raw: object) -> Comment:
@@ -155,13 +160,14 @@ class CommentService:
             await publish.forward(conn, raw, self.urls.new_activity(),
                                   skip_host=host_of(comment.actor_id))
 
-    async def _announce_refusal(self, conn: Connection, comment: Comment) -> None:
+    async def _announce_refusal(self, conn: Connection, comment: Comment, *,
+                                reaches_blocked: bool = False) -> None:
         commenter = await actors_store.get(conn, comment.actor_id)
         if commenter is None or comment.is_author:
             return
         reject = as2.reply_decision("Reject", self.urls.new_activity(), self.urls,
                                     comment.ap_id, comment.in_reply_to, commenter)
-        await publish.to_actor(conn, reject, commenter)
+        await publish.to_actor(conn, reject, commenter, reaches_blocked=reaches_blocked)
 
     # ---- the author's answers
     async def answer(self, comment_id: int, markdown: str) -> Comment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -108,10 +108,12 @@ def _check_origin(document: Any, served_from: str) -> None:
 class FederationClient:
     """Signed fetches of remote documents and signed deliveries to remote inboxes."""
 
-    def __init__(self, http: httpx.AsyncClient, policy: ClientPolicy, fetch_key: SigningKey) -> None:
+    def __init__(self, http: httpx.AsyncClient, policy: ClientPolicy, fetch_key: SigningKey,
+                 blocked: Callable[[str], bool] = lambda url: False) -> None:
         self.http = http
         self.policy = policy
         self.fetch_key = fetch_key
+        self.blocked = blocked
 
     async def fetch_json(self, url: str, *, accept: str = AS2_ACCEPT) -> Any:
         """GET a remote JSON document, following at most a few checked redirects.
@@ -135,6 +137,8 @@ class FederationClient:
         raise FetchError(f"too many redirects fetching {url}")
 
     async def _check(self, url: str) -> None:
+        if self.blocked(url):
+            raise FetchError(f"{url} is on a blocked domain or belongs to a blocked actor")
         try:
             await check_url(url, allow_private=self.policy.allow_private,
                             require_https=self.policy.require_https)
@@ -177,8 +181,11 @@ class FederationClient:
                 raise FetchError(f"{url} is larger than {self.policy.max_bytes} bytes")
         return bytes(buffer)
 
-    async def deliver(self, inbox: str, body: bytes, key: SigningKey, scheme: Scheme) -> DeliveryResult:
+    async def deliver(self, inbox: str, body: bytes, key: SigningKey, scheme: Scheme, *,
+                      ignore_blocks: bool = False) -> DeliveryResult:
         """POST one activity to one inbox; never raises for network trouble."""
+        if not ignore_blocks and self.blocked(inbox):
+            return DeliveryResult(None, "forbidden target: blocked", None, scheme)
         try:
             await check_url(inbox, allow_private=self.policy.allow_private,
                             require_https=self.policy.require_https)

@@ -25,10 +25,11 @@ class Result(Enum):
 class Rejected(Exception):
     """The inbox refuses the request; `status` and `reason` go back to the sender."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class AlreadyHandled(Exception):

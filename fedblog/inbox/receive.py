@@ -21,6 +21,7 @@ from fedblog.federation.vocab import Activity, VocabError, host_of, parse_activi
 from fedblog.inbox.context import Rejected
 from fedblog.inbox.handlers import PRECHECKS
 from fedblog.inbox.keyring import Keyring, KeyUnavailable, ResolvedKey
+from fedblog.inbox.ratelimit import TokenBuckets
 from fedblog.runtime import Runtime
 from fedblog.storage import inbox as inbox_store
 from fedblog.storage.inbox import NewInboxItem
@@ -35,6 +36,7 @@ class Accepted:
     duplicate: bool
 
 
+CLAIMED_ACTOR = re.compile(rb'"actor"\s*:\s*"([^"\\]{1,2048})"')
 LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -46,6 +48,9 @@ class InboxReceiver:
     def __init__(self, runtime: Runtime, keyring: Keyring) -> None:
         self.runtime = runtime
         self.keyring = keyring
+        settings = runtime.settings
+        self.host_limits = TokenBuckets(settings.inbox_host_rate, settings.inbox_host_rate * 5)
+        self.actor_limits = TokenBuckets(settings.inbox_actor_rate, settings.inbox_actor_rate * 5)
         self.policy = VerifyPolicy(
             max_age=runtime.settings.signature_max_age,
             max_future=runtime.settings.signature_max_future,
@@ -53,8 +58,10 @@ class InboxReceiver:
 
     async def receive(self, request: HttpRequestParts, sender_ip: str | None) -> Accepted:
         parsed = self._parse_signature(request)
+        self._gate(parsed.key_id, request.body)
         key = await self._verify(parsed, request)
         data, activity = self._parse_body(request.body)
+        self._refuse_blocked(activity)
         if host_of(activity.id) != host_of(activity.actor):
             raise Rejected(400, f"activity id {activity.id} is not on its actor's host")
         if activity.actor != key.actor_id:
@@ -70,6 +77,27 @@ class InboxReceiver:
         async with self.runtime.db.connection() as conn:
             stored = await inbox_store.insert(conn, item)
         return Accepted(activity.id, activity.type, duplicate=stored is None)
+
+    def _gate(self, key_id: str, body: bytes) -> None:
+        """Before any key fetch or JSON parsing: blocked senders get 403, floods 429."""
+        blocklist = self.runtime.blocklist
+        match = CLAIMED_ACTOR.search(body)
+        claimed = match.group(1).decode("utf-8", "replace") if match else None
+        if blocklist.url_blocked(key_id) or (claimed and blocklist.actor_blocked(claimed)):
+            raise Rejected(403, "the sender is blocked")
+        now = time.monotonic()
+        for buckets, key in ((self.host_limits, host_of(key_id)),
+                             (self.actor_limits, claimed or key_id.split("#")[0])):
+            wait = buckets.take(key, now)
+            if wait is not None:
+                raise Rejected(429, "too many requests", retry_after=wait)
+
+    def _refuse_blocked(self, activity: Activity) -> None:
+        blocklist = self.runtime.blocklist
+        ids = [activity.id, activity.object_id or "", *activity.objects]
+        if blocklist.actor_blocked(activity.actor) or any(
+                blocklist.domain_blocked(host_of(i)) for i in ids if i):
+            raise Rejected(403, "the sender or an object of the activity is blocked")
 
     def _parse_signature(self, request: HttpRequestParts) -> ParsedSignature:
         try:
@@ -111,6 +139,8 @@ class InboxReceiver:
                 json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (ValueError, UnicodeError) as exc:
             raise Rejected(400, f"body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise Rejected(400, "body is nested too deeply") from exc
         try:
             return data, parse_activity(data)
         except VocabError as exc:

@@ -170,7 +170,7 @@ def with_context(document: Document) -> Document:
     return {"@context": CONTEXT, **document}
 
 
-def wrap(activity_type: str, activity_id: str, urls: Urls, obj: Document | str, *,
+def wrap(activity_type: str, activity_id: str, urls: Urls, obj: Document | str | list[str], *,
          to: list[str], cc: list[str] | None = None, published: datetime | None = None) -> Document:
     activity: Document = {
         "@context": CONTEXT,

@@ -106,6 +106,9 @@ class DeliveryWorker:
         body = json.dumps(job.body, ensure_ascii=False).encode()
         key = self.runtime.signing_key(job.signer)
         scheme = await self._scheme_for(job.host)
+        if job.reaches_blocked:
+            return await self.runtime.client.deliver(job.inbox, body, key, scheme,
+                                                     ignore_blocks=True)
         result = await self.runtime.client.deliver(job.inbox, body, key, scheme)
         if result.status in (401, 403):
             # "Double knocking" as Fedify does: the host may only accept the other scheme.

@@ -31,13 +31,18 @@ async def to_followers(conn: Connection, activity: Document, *, public: bool = T
 
 
 async def to_actor(conn: Connection, activity: Document, actor: RemoteActor, *,
-                   signer: str = "blog") -> int:
-    """Store the activity and queue it for one actor's personal inbox (Accept, Reject, Block)."""
+                   signer: str = "blog", reaches_blocked: bool = False,
+                   inbox: str | None = None) -> int:
+    """Store the activity and queue it for one actor's personal inbox (Accept, Reject, Block).
+
+    `reaches_blocked` lets the activities of a blocking itself through to the blocked actor.
+    """
     pk = await outbox_store.insert_activity(
         conn, activity_id=activity["id"], type_=activity["type"],
         object_id=_object_id(activity), body=activity, signer=signer, public=False,
+        reaches_blocked=reaches_blocked,
     )
-    return await outbox_store.enqueue(conn, pk, [actor.inbox])
+    return await outbox_store.enqueue(conn, pk, [inbox or actor.inbox])
 
 
 async def forward(conn: Connection, raw_activity: Document, local_id: str, *,

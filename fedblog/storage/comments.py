@@ -227,3 +227,9 @@ async def add_rule(conn: Connection, pattern: str, is_regex: bool, action: str) 
 async def delete_rule(conn: Connection, rule_id: int) -> bool:
     status = await conn.execute("DELETE FROM moderation_rules WHERE id = $1", rule_id)
     return bool(status.endswith(" 1"))
+
+
+async def count_recent_by_actor(conn: Connection, actor_id: str, seconds: int) -> int:
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM comments WHERE actor_id = $1"
+        " AND received_at > now() - make_interval(secs => $2)", actor_id, seconds))

@@ -33,6 +33,7 @@ class Delivery:
     body: Any
     signer: str
     activity_id: str
+    reaches_blocked: bool
 
 
 ACTIVITY_COLUMNS = "id AS pk, activity_id, type, object_id, body, signer, public, created_at"
@@ -40,12 +41,12 @@ ACTIVITY_COLUMNS = "id AS pk, activity_id, type, object_id, body, signer, public
 
 async def insert_activity(
     conn: Connection, *, activity_id: str, type_: str, object_id: str | None, body: Any,
-    signer: str = "blog", public: bool = True,
+    signer: str = "blog", public: bool = True, reaches_blocked: bool = False,
 ) -> int:
     return int(await conn.fetchval(
-        "INSERT INTO outbox_activities (activity_id, type, object_id, body, signer, public)"
-        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        activity_id, type_, object_id, body, signer, public,
+        "INSERT INTO outbox_activities (activity_id, type, object_id, body, signer, public,"
+        " reaches_blocked) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        activity_id, type_, object_id, body, signer, public, reaches_blocked,
     ))
 
 
@@ -100,7 +101,7 @@ async def claim_due(
         "   locked_by = $3, attempts = d.attempts + 1"
         " FROM due, outbox_activities a WHERE d.id = due.id AND a.id = d.activity"
         " RETURNING d.id, d.activity AS activity_pk, d.inbox, d.host, d.attempts, a.body,"
-        "   a.signer, a.activity_id",
+        "   a.signer, a.activity_id, a.reaches_blocked",
         limit, lease_seconds, worker,
     )
     return [Delivery(**dict(r)) for r in rows]

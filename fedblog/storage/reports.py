@@ -31,3 +31,10 @@ async def resolve(conn: Connection, report_id: int, resolution: str) -> bool:
         "UPDATE reports SET resolved_at = now(), resolution = $2"
         " WHERE id = $1 AND resolved_at IS NULL", report_id, resolution)
     return bool(status.endswith(" 1"))
+
+
+async def get(conn: Connection, report_id: int) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT id, activity_id, actor_id, reporter_host, content, object_ids, received_at,"
+        " resolved_at, resolution FROM reports WHERE id = $1", report_id)
+    return dict(row) if row else None

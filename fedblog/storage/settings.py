@@ -10,6 +10,7 @@ from fedblog.storage.db import Connection
 SETTINGS_FIELDS = (
     "display_name", "summary", "icon_url", "manually_approves_followers", "discoverable",
     "followers_visible", "default_language", "moderation_policy", "quote_policy",
+    "send_block_activity", "comments_per_actor_per_hour",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -58,7 +59,9 @@ async def inbox(request: Request) -> Response:
         accepted = await blog.receiver.receive(request_parts(request, body, settings.base_url), sender_ip)
     except Rejected as exc:
         log.info("inbox refused %s from %s: %s", request.url.path, sender_ip, exc.reason)
-        return json_error(exc.status, exc.reason)
+        headers = ({"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+                   if exc.retry_after is not None else None)
+        return json_error(exc.status, exc.reason, headers=headers)
     if not accepted.duplicate:
         blog.processor.wake()
     return json_response({"status": "duplicate" if accepted.duplicate else "accepted",

@@ -64,7 +64,8 @@ async def post_page(request: Request, post: Post) -> Response:
     runtime = services(request).runtime
     async with runtime.db.connection() as conn:
         settings = await settings_store.get_settings(conn)
-        approved = await comments_store.approved_thread(conn, post.id)
+        approved = [c for c in await comments_store.approved_thread(conn, post.id)
+                    if not runtime.blocklist.actor_blocked(c.actor_id)]
         actors = await actors_store.get_many(conn, sorted({c.actor_id for c in approved}))
         counts = await reactions_store.counts(conn, runtime.urls.post(post.id))
     return render(request, "post.html", settings=settings, post=post,

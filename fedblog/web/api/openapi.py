@@ -91,7 +91,9 @@ SCHEMAS: dict[str, Any] = {
         "moderation_policy": {"type": "string",
                               "enum": ["hold", "known_commenters", "followers", "everyone"]},
         "quote_policy": {"type": "string",
-                         "enum": ["nobody", "manual", "followers", "everyone"]}}},
+                         "enum": ["nobody", "manual", "followers", "everyone"]},
+        "send_block_activity": {"type": "boolean"},
+        "comments_per_actor_per_hour": {"type": "integer", "minimum": 1, "maximum": 100000}}},
     "Comment": {"type": "object", "required": ["id", "ap_id", "post_id", "state", "content_html"],
                 "properties": {
                     "id": {"type": "integer"}, "ap_id": {"type": "string"},
@@ -263,6 +265,54 @@ for _action, _summary in (("approve", "Accept, with a QuoteAuthorization"),
         "post": _op(_summary, {"200": QUOTE, "404": ERROR, "409": ERROR},
                     params=[{**POST_ID, "description": "quote request id"}]),
     }
+
+SCHEMAS["BlockInput"] = {
+    "type": "object", "additionalProperties": False,
+    "description": "Exactly one of actor (a URL or @user@host) and domain (host[:port]; "
+                   "subdomains are included).",
+    "properties": {"actor": {"type": "string", "maxLength": 2048},
+                   "domain": {"type": "string", "maxLength": 253},
+                   "reason": {"type": ["string", "null"], "maxLength": 1000},
+                   "expires_at": {"type": ["string", "null"], "format": "date-time"},
+                   "expires_in": {"type": ["number", "null"], "exclusiveMinimum": 0}}}
+SCHEMAS["Block"] = {"type": "object", "required": ["id", "kind", "value"], "properties": {
+    "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["actor", "domain"]},
+    "value": {"type": "string"}, "reason": NULLABLE_STRING, "created_at": {"type": "string"},
+    "expires_at": NULLABLE_STRING, "followers_removed": {"type": "integer"},
+    "comments_hidden": {"type": "integer"}}}
+CSV = {"description": "Mastodon's domain blocklist CSV",
+       "content": {"text/csv": {"schema": {"type": "string"}}}}
+PATHS["/api/v1/blocks"] = {
+    "post": _op("Block an actor or a domain: followers there get Reject(Follow), comments are "
+                "rejected or removed, inbound is refused with 403, nothing is delivered",
+                {"201": _json(_ref("Block"), "the block")}, body=_ref("BlockInput")),
+    "get": _op("All blocks", {"200": _json({"type": "object", "properties": {
+        "items": {"type": "array", "items": _ref("Block")}}}, "blocks")}),
+}
+PATHS["/api/v1/blocks/{id}"] = {
+    "delete": _op("Lift a block (sends Undo(Block) to a blocked actor; restores nothing)",
+                  {"204": {"description": "lifted"}, "404": ERROR},
+                  params=[{**POST_ID, "description": "block id"}]),
+}
+PATHS["/api/v1/blocks/domains.csv"] = {
+    "get": _op("Export the domain blocks", {"200": CSV}),
+    "post": {**_op("Import domain blocks (suspend rows)", {
+        "200": _json({"type": "object"}, "the imported domains")}),
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+}
+PATHS["/api/v1/reports/{id}/block"] = {
+    "post": _op("Block the authors of the reported comments and resolve the report",
+                {"200": _json({"type": "object"}, "who was blocked"), "404": ERROR},
+                params=[{**POST_ID, "description": "report id"}]),
+}
+PATHS["/api/v1/comments/{id}/report"] = {
+    "post": _op("Report a commenter to their own server (Flag from the instance actor)",
+                {"202": _json({"type": "object"}, "the Flag's id"), "404": ERROR, "409": ERROR},
+                body={"type": "object", "additionalProperties": False, "required": ["reason"],
+                      "properties": {"reason": {"type": "string", "minLength": 1,
+                                                "maxLength": 1000}}},
+                params=[COMMENT_ID]),
+}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -15,7 +15,8 @@ from fedblog.web.api.validation import ApiError
 from fedblog.web.responses import json_response, services
 
 TEXTS = {"display_name": 100, "summary": 2000}
-FLAGS = ("manually_approves_followers", "discoverable", "followers_visible")
+FLAGS = ("manually_approves_followers", "discoverable", "followers_visible",
+         "send_block_activity")
 CHOICES = {
     "moderation_policy": ("hold", "known_commenters", "followers", "everyone"),
     "quote_policy": ("nobody", "manual", "followers", "everyone"),
@@ -30,7 +31,8 @@ async def get_settings(request: Request) -> Response:
 @api
 async def patch_settings(request: Request) -> Response:
     data = await v.json_object(request)
-    v.reject_unknown(data, {*TEXTS, *FLAGS, *CHOICES, "icon_url", "default_language"})
+    v.reject_unknown(data, {*TEXTS, *FLAGS, *CHOICES, "icon_url", "default_language",
+                            "comments_per_actor_per_hour"})
     changes: dict[str, Any] = {}
     for name, limit in TEXTS.items():
         value = v.text(data, name, max_length=limit)
@@ -42,6 +44,12 @@ async def patch_settings(request: Request) -> Response:
             changes[name] = flag
     if "icon_url" in data:
         changes["icon_url"] = v.http_url(data, "icon_url")
+    if "comments_per_actor_per_hour" in data:
+        cap = data["comments_per_actor_per_hour"]
+        if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 100_000:
+            raise ApiError(422, "comments_per_actor_per_hour must be an integer from 1 to 100000",
+                           "comments_per_actor_per_hour")
+        changes["comments_per_actor_per_hour"] = cap
     for name, allowed in CHOICES.items():
         if name in data:
             if data[name] not in allowed:

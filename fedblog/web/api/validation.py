@@ -28,8 +28,8 @@ async def json_object(request: Request) -> dict[str, Any]:
             raise ApiError(413, f"request body larger than {MAX_API_BODY} bytes")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"request body is not valid JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {type(exc).__name__}") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return data

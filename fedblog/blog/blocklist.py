@@ -1,0 +1,83 @@
+"""The block list, pure: which actors and domains are shut out right now.
+
+One object answers for the inbox, delivery, fetching and pages; it is reloaded from the
+database whenever a block changes (NOTIFY) and every few seconds, and honours expiry itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class BlockEntry:
+    kind: str            # 'actor' or 'domain'
+    value: str
+    expires_at: float | None   # unix time, None for never
+
+    def active(self, now: float) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+def normalise_domain(domain: str) -> str:
+    domain = domain.strip().lower().rstrip(".")
+    if "://" in domain:
+        domain = urlsplit(domain).netloc
+    return domain
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).netloc or "").lower()
+    except ValueError:
+        return ""
+
+
+def _domain_candidates(host: str) -> Iterable[str]:
+    """host[:port] itself, then host without port, then each parent domain (subdomains match)."""
+    yield host
+    bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if bare != host:
+        yield bare
+    parts = bare.split(".")
+    for i in range(1, len(parts) - 1):
+        yield ".".join(parts[i:])
+
+
+class Blocklist:
+    def __init__(self, entries: Iterable[BlockEntry] = ()) -> None:
+        self.replace(entries)
+
+    def replace(self, entries: Iterable[BlockEntry]) -> None:
+        self._actors: dict[str, BlockEntry] = {}
+        self._domains: dict[str, BlockEntry] = {}
+        for entry in entries:
+            target = self._actors if entry.kind == "actor" else self._domains
+            target[entry.value if entry.kind == "actor" else normalise_domain(entry.value)] = entry
+
+    def domain_blocked(self, host: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return any((entry := self._domains.get(candidate)) is not None and entry.active(now)
+                   for candidate in _domain_candidates(host.lower()))
+
+    def actor_blocked(self, actor_id: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        entry = self._actors.get(actor_id)
+        if entry is not None and entry.active(now):
+            return True
+        return self.domain_blocked(host_of(actor_id), now)
+
+    def url_blocked(self, url: str, now: float | None = None) -> bool:
+        """For fetches and deliveries: the URL's domain is blocked, or it is a blocked actor's."""
+        now = time.time() if now is None else now
+        if self.domain_blocked(host_of(url), now):
+            return True
+        base = url.split("#", 1)[0]
+        return any(entry.active(now) and (base == actor or base.startswith(actor + "/"))
+                   for actor, entry in self._actors.items())
+
+    def __len__(self) -> int:
+        return len(self._actors) + len(self._domains)
