@@ -11,6 +11,7 @@ import httpx
 
 from fedblog.blog.blocklist import Blocklist
 from fedblog.config import Settings
+from fedblog.federation.addresses import guarded_transport
 from fedblog.federation.client import ClientPolicy, FederationClient
 from fedblog.federation.keys import SigningKey, generate_rsa_pem, load_signing_key
 from fedblog.models import LocalKey
@@ -65,7 +66,8 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
 def http_client(settings: Settings) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=max(100, settings.delivery_concurrency * 2),
                           max_keepalive_connections=100, keepalive_expiry=30)
-    return httpx.AsyncClient(limits=limits, http2=False, trust_env=False)
+    transport = guarded_transport(allow_private=settings.allow_private_addresses, limits=limits)
+    return httpx.AsyncClient(transport=transport, trust_env=False)
 
 
 @asynccontextmanager

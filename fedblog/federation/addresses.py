@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import certifi
+import httpcore
+import httpx
 
 
 class ForbiddenAddress(Exception):
@@ -55,3 +62,60 @@ async def check_url(url: str, *, allow_private: bool, require_https: bool = Fals
     for address in addresses:
         if not _is_public(address):
             raise ForbiddenAddress(f"{host!r} resolves to non-public address {address}")
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses it has checked itself.
+
+    Checking a name and then letting the HTTP library resolve it again leaves a gap (DNS
+    rebinding: the second answer may be 127.0.0.1). Here the name is resolved once, every
+    address is checked, and the connection goes to a checked address.
+    """
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        target = host
+        if not self.allow_private:
+            try:
+                address = ipaddress.ip_address(host.strip("[]"))
+                addresses = [address]
+            except ValueError:
+                try:
+                    infos = await asyncio.get_running_loop().getaddrinfo(
+                        host, port, type=socket.SOCK_STREAM)
+                except socket.gaierror as exc:
+                    raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
+                addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+            bad = [a for a in addresses if not _is_public(a)]
+            if bad or not addresses:
+                raise httpcore.ConnectError(f"{host!r} resolves to non-public address {bad}")
+            target = str(addresses[0])
+        return await self._inner.connect_tcp(target, port, timeout=timeout,
+                                             local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are never a remote target")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def guarded_transport(*, allow_private: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every connection goes through GuardedBackend."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    transport._pool = httpcore.AsyncConnectionPool(  # the documented knobs, plus our backend
+        ssl_context=ssl.create_default_context(cafile=certifi.where()),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedBackend(allow_private=allow_private),
+    )
+    return transport

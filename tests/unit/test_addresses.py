@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from fedblog.federation.addresses import ForbiddenAddress, check_url
+from fedblog.federation.addresses import ForbiddenAddress, check_url, guarded_transport
 
 
 @pytest.mark.parametrize("url", [
@@ -33,3 +34,18 @@ async def test_bad_schemes_are_refused(url: str) -> None:
 async def test_https_required_in_production() -> None:
     with pytest.raises(ForbiddenAddress):
         await check_url("http://93.184.216.34/", allow_private=False, require_https=True)
+
+
+async def test_guarded_backend_refuses_a_name_that_resolves_privately() -> None:
+    """The connection itself is checked (no second DNS lookup can slip through)."""
+    limits = httpx.Limits(max_connections=5)
+    async with httpx.AsyncClient(transport=guarded_transport(allow_private=False,
+                                                             limits=limits)) as client:
+        for url in ("http://localhost:1/", "http://127.0.0.1:1/", "http://[::1]:1/"):
+            with pytest.raises(httpx.ConnectError, match="non-public"):
+                await client.get(url)
+    async with httpx.AsyncClient(transport=guarded_transport(allow_private=True,
+                                                             limits=limits)) as client:
+        with pytest.raises(httpx.ConnectError) as refused:
+            await client.get("http://127.0.0.1:1/")
+        assert "non-public" not in str(refused.value)
