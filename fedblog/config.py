@@ -97,6 +97,7 @@ class Settings:
             allow_private_addresses=_flag(env, "FEDBLOG_ALLOW_PRIVATE_ADDRESSES"),
             max_body_bytes=_int(env, "FEDBLOG_MAX_BODY_BYTES", 1024 * 1024),
             delivery_concurrency=_int(env, "FEDBLOG_DELIVERY_CONCURRENCY", 64),
+            delivery_timeout=_float(env, "FEDBLOG_DELIVERY_TIMEOUT", 15.0),
             retry_scale=_float(env, "FEDBLOG_RETRY_SCALE", 1.0),
             inbox_host_rate=_float(env, "FEDBLOG_INBOX_HOST_RATE", 100.0),
             inbox_actor_rate=_float(env, "FEDBLOG_INBOX_ACTOR_RATE", 10.0),

@@ -1,0 +1,66 @@
+"""A raw HTTP inbox on 127.0.0.1 that misbehaves on command (asyncio, no framework)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Literal
+
+Mode = Literal["ok", "reset", "slow", "status"]
+
+
+class RawInbox:
+    def __init__(self, mode: Mode = "ok", *, status: int = 202, delay: float = 30.0) -> None:
+        self.mode: Mode = mode
+        self.status = status
+        self.delay = delay
+        self.posts: Counter[str] = Counter()      # path -> POSTs that were answered 2xx
+        self.attempts: Counter[str] = Counter()   # path -> POSTs seen at all
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> RawInbox:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                length = next((int(line.split(":", 1)[1]) for line in lines
+                               if line.lower().startswith("content-length:")), 0)
+                await reader.readexactly(length)
+                self.attempts[path] += 1
+                if self.mode == "reset":
+                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\npart")
+                    await writer.drain()
+                    writer.transport.abort()
+                    return
+                if self.mode == "slow":
+                    await asyncio.sleep(self.delay)
+                status = 202 if self.mode in ("ok", "slow") else self.status
+                if 200 <= status < 300:
+                    self.posts[path] += 1
+                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
