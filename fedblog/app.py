@@ -16,7 +16,7 @@ from starlette.responses import Response
 from fedblog.config import Settings
 from fedblog.runtime import database_url, open_runtime
 from fedblog.services import Services, watch_blocks
-from fedblog.web import activitypub, inbox, pages, wellknown
+from fedblog.web import activitypub, desk, feeds, inbox, pages, wellknown
 from fedblog.web.api import blocks as api_blocks
 from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
@@ -72,9 +72,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     routes = [
-        *wellknown.routes, *inbox.routes, *activitypub.routes, *pages.routes,
-        *openapi.routes, *api_posts.routes, *api_followers.routes, *api_settings.routes,
-        *api_comments.routes, *api_quotes.routes, *api_blocks.routes,
+        *wellknown.routes, *inbox.routes, *feeds.routes, *pages.routes, *activitypub.routes,
+        *desk.routes, *openapi.routes, *api_posts.routes, *api_followers.routes,
+        *api_settings.routes, *api_comments.routes, *api_quotes.routes, *api_blocks.routes,
     ]
     return Starlette(
         routes=routes,

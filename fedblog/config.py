@@ -59,6 +59,9 @@ class Settings:
     fetch_max_bytes: int = 1024 * 1024
     delivery_timeout: float = 15.0
     delivery_concurrency: int = 64
+    # How long a claimed inbox activity stays leased to its worker; a crashed worker's
+    # claims are taken over after this (handlers may fetch actors and ancestors).
+    inbox_lease: float = 300.0
     instance_name: str = "fedblog"
     # Multiplies every retry delay; tests set it small so a retry takes milliseconds.
     retry_scale: float = 1.0
@@ -98,6 +101,7 @@ class Settings:
             max_body_bytes=_int(env, "FEDBLOG_MAX_BODY_BYTES", 1024 * 1024),
             delivery_concurrency=_int(env, "FEDBLOG_DELIVERY_CONCURRENCY", 64),
             delivery_timeout=_float(env, "FEDBLOG_DELIVERY_TIMEOUT", 15.0),
+            inbox_lease=_float(env, "FEDBLOG_INBOX_LEASE", 300.0),
             retry_scale=_float(env, "FEDBLOG_RETRY_SCALE", 1.0),
             inbox_host_rate=_float(env, "FEDBLOG_INBOX_HOST_RATE", 100.0),
             inbox_actor_rate=_float(env, "FEDBLOG_INBOX_ACTOR_RATE", 10.0),

@@ -11,7 +11,7 @@ import httpx
 
 from fedblog.blog.blocklist import Blocklist
 from fedblog.config import Settings
-from fedblog.federation.addresses import guarded_transport
+from fedblog.federation.pool import HostClients
 from fedblog.federation.client import ClientPolicy, FederationClient
 from fedblog.federation.keys import SigningKey, generate_rsa_pem, load_signing_key
 from fedblog.models import LocalKey
@@ -63,11 +63,7 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
         embedded.stop()
 
 
-def http_client(settings: Settings) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=max(100, settings.delivery_concurrency * 2),
-                          max_keepalive_connections=100, keepalive_expiry=30)
-    transport = guarded_transport(allow_private=settings.allow_private_addresses, limits=limits)
-    return httpx.AsyncClient(transport=transport, trust_env=False)
+
 
 
 @asynccontextmanager
@@ -76,7 +72,8 @@ async def open_runtime(settings: Settings, dsn: str, *,
     await migrate(dsn)
     db = await Database.connect(dsn)
     urls = Urls(settings.base_url, settings.username)
-    http = http_client(settings) if transport is None else httpx.AsyncClient(transport=transport)
+    http = (HostClients.guarded(allow_private=settings.allow_private_addresses)
+            if transport is None else HostClients.single(httpx.AsyncClient(transport=transport)))
     try:
         blog_key = await ensure_key(db, "blog", urls.key_id)
         instance_key = await ensure_key(db, "instance", urls.instance_key_id)

@@ -15,6 +15,7 @@ import httpx
 
 from fedblog.federation.addresses import ForbiddenAddress, check_url
 from fedblog.federation.keys import SigningKey
+from fedblog.federation.pool import HostClients
 from fedblog.federation.signatures import (
     HttpRequestParts,
     sign_request_cavage,
@@ -108,9 +109,9 @@ def _check_origin(document: Any, served_from: str) -> None:
 class FederationClient:
     """Signed fetches of remote documents and signed deliveries to remote inboxes."""
 
-    def __init__(self, http: httpx.AsyncClient, policy: ClientPolicy, fetch_key: SigningKey,
-                 blocked: Callable[[str], bool] = lambda url: False) -> None:
-        self.http = http
+    def __init__(self, http: httpx.AsyncClient | HostClients, policy: ClientPolicy,
+                 fetch_key: SigningKey, blocked: Callable[[str], bool] = lambda url: False) -> None:
+        self.clients = http if isinstance(http, HostClients) else HostClients.single(http)
         self.policy = policy
         self.fetch_key = fetch_key
         self.blocked = blocked
@@ -149,7 +150,7 @@ class FederationClient:
         headers = {"Accept": accept, "User-Agent": self.policy.user_agent}
         auth = HttpSignatureAuth(self.fetch_key, "cavage")
         try:
-            async with self.http.stream(
+            async with self.clients.for_url(url).stream(
                 "GET", url, headers=headers, auth=auth, timeout=self.policy.timeout,
                 follow_redirects=False,
             ) as response:
@@ -195,7 +196,7 @@ class FederationClient:
         try:
             # One deadline for the whole exchange: a peer dripping bytes cannot hold a slot.
             async with asyncio.timeout(self.policy.delivery_timeout):
-                async with self.http.stream(
+                async with self.clients.for_url(inbox).stream(
                     "POST", inbox, content=body, headers=headers,
                     auth=HttpSignatureAuth(key, scheme), timeout=self.policy.timeout,
                     follow_redirects=False,

@@ -25,11 +25,13 @@ class DeliveryWorker:
     """One worker process's share of the queue, `concurrency` deliveries in flight at most."""
 
     def __init__(self, runtime: Runtime, *, concurrency: int | None = None, batch: int = 50,
-                 lease_seconds: float = 120.0, idle_poll: float = 1.0) -> None:
+                 lease_seconds: float | None = None, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
         self.concurrency = max(1, concurrency or runtime.settings.delivery_concurrency)
         self.batch = batch
-        self.lease_seconds = lease_seconds
+        # Long enough for both signature schemes to time out; a crashed worker's claims
+        # are taken over after it.
+        self.lease_seconds = lease_seconds or 2 * runtime.settings.delivery_timeout + 10
         self.idle_poll = idle_poll
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()

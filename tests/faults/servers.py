@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from typing import Literal
 
@@ -58,6 +59,52 @@ class RawInbox:
                 if 200 <= status < 300:
                     self.posts[path] += 1
                 writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+class ActorHost(RawInbox):
+    """Many actors on one host sharing one RSA key: serves their documents, counts their POSTs."""
+
+    def __init__(self, public_key_pem: str) -> None:
+        super().__init__("ok")
+        self.public_key_pem = public_key_pem
+
+    def actor_id(self, name: str) -> str:
+        return f"{self.base_url}/users/{name}"
+
+    def document(self, name: str) -> bytes:
+        actor = self.actor_id(name)
+        return json.dumps({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor, "type": "Person", "preferredUsername": name,
+            "inbox": f"{actor}/inbox",
+            "publicKey": {"id": f"{actor}#main-key", "owner": actor,
+                          "publicKeyPem": self.public_key_pem},
+        }).encode()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path = lines[0].split(" ")[:2]
+                length = next((int(line.split(":", 1)[1]) for line in lines
+                               if line.lower().startswith("content-length:")), 0)
+                await reader.readexactly(length)
+                if method == "GET" and path.startswith("/users/"):
+                    body = self.document(path.split("/")[2])
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\n"
+                                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                else:
+                    self.attempts[path] += 1
+                    self.posts[path] += 1
+                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass

@@ -36,27 +36,33 @@ def _words(text: str) -> str:
 
 
 class _ThreadShape(HTMLParser):
-    """Reads (number, nesting depth, is-author) of every comment <li> on the post page."""
+    """Reads (number, nesting depth, is-author) of every comment <li> on the post page.
+    Only ol.thread and ul.answers nest; other lists (in comments, say) are kept on a stack so
+    their closing tags do not count."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.depth = 0
+        self.lists: list[bool] = []
         self.items: list[tuple[str, int, bool]] = []
         self.count: str | None = None
         self._in_count = False
 
+    @property
+    def depth(self) -> int:
+        return sum(self.lists)
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag == "li" and "comment" in (found.get("class") or "").split():
-            self.items.append((found["data-number"] or "", self.depth,
-                               "by-author" in (found.get("class") or "")))
-        if tag in ("ol", "ul") and found.get("class") in ("thread", "answers"):
-            self.depth += 1
-        self._in_count = tag == "span" and found.get("class") == "comment-count"
+        classes = (found.get("class") or "").split()
+        if tag == "li" and "comment" in classes:
+            self.items.append((found["data-number"] or "", self.depth, "by-author" in classes))
+        if tag in ("ol", "ul"):
+            self.lists.append(bool({"thread", "answers"} & set(classes)))
+        self._in_count = tag == "span" and "comment-count" in classes
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("ol", "ul") and self.depth:
-            self.depth -= 1
+        if tag in ("ol", "ul") and self.lists:
+            self.lists.pop()
 
     def handle_data(self, data: str) -> None:
         if self._in_count:

@@ -1,0 +1,84 @@
+"""Blocks from the desk: accounts (by handle or URL) and whole servers, through BlockService —
+the follow is dropped with Reject(Follow), a Block goes to the actor, comments leave the page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fedblog.blog.blocks import BlockNotFound
+from fedblog.web.api.blocks import _resolve_actor as resolve_actor
+from fedblog.web.api.validation import ApiError
+from fedblog.web.desk.common import Form, back, desk_view, render
+from fedblog.web.desk.session import Session
+from fedblog.web.responses import services
+
+MAX_DAYS = 3650
+
+
+async def _page(request: Request, session: Session, *, status: int = 200,
+                error: str | None = None, form: Form | None = None) -> Response:
+    blocks = await services(request).blocks.all()
+    return render(request, "desk/blocks.html", session, status=status, error=error,
+                  blocks=blocks, form=form or Form(), now=datetime.now(UTC))
+
+
+@desk_view
+async def blocks_page(request: Request, session: Session, form: Form) -> Response:
+    return await _page(request, session)
+
+
+def _expiry(raw: str) -> datetime | None:
+    if not raw.strip():
+        return None
+    if not raw.strip().isdigit() or not 0 < int(raw) <= MAX_DAYS:
+        raise ApiError(422, f"expires after must be a number of days from 1 to {MAX_DAYS}")
+    return datetime.now(UTC) + timedelta(days=int(raw))
+
+
+async def _block(request: Request, form: Form) -> str:
+    """Block what the form names; the notice to show. ApiError when it names nothing usable."""
+    blog = services(request)
+    reason = form.get("reason").strip()[:1000] or None
+    expires_at = _expiry(form.get("expires_days"))
+    actor_ref, domain = form.get("actor").strip(), form.get("domain").strip()
+    if bool(actor_ref) == bool(domain):
+        raise ApiError(422, "Give either an account or a server.")
+    if actor_ref:
+        actor_id, actor = await resolve_actor(request, actor_ref[:2048])
+        if actor_id == blog.runtime.urls.actor:
+            raise ApiError(422, "The blog cannot block itself.")
+        await blog.blocks.block_actor(actor_id, actor, reason=reason, expires_at=expires_at)
+    else:
+        if " " in domain or len(domain) > 253 or "/" in domain.split("://")[-1]:
+            raise ApiError(422, "A server is a host name, like spam.example.")
+        await blog.blocks.block_domain(domain, reason=reason, expires_at=expires_at)
+    return "blocked"
+
+
+@desk_view
+async def add_block(request: Request, session: Session, form: Form) -> Response:
+    try:
+        notice = await _block(request, form)
+    except ApiError as exc:
+        return await _page(request, session, status=422, error=exc.message, form=form)
+    return back(form, "/desk/blocks", notice=notice)
+
+
+@desk_view
+async def remove_block(request: Request, session: Session, form: Form) -> Response:
+    try:
+        await services(request).blocks.unblock(request.path_params["id"])
+    except BlockNotFound:
+        return back(form, "/desk/blocks", error="missing")
+    return back(form, "/desk/blocks", notice="unblocked")
+
+
+routes = [
+    Route("/desk/blocks", blocks_page, methods=["GET"]),
+    Route("/desk/blocks", add_block, methods=["POST"]),
+    Route("/desk/blocks/{id:int}/delete", remove_block, methods=["POST"]),
+]
