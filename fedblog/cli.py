@@ -16,6 +16,7 @@ from fedblog.app import create_app
 from fedblog.config import ConfigError, Settings
 from fedblog.runtime import database_url, open_runtime
 from fedblog.services import Services, watch_blocks
+from fedblog.storage import tokens as tokens_store
 from fedblog.storage.db import Database, migrate
 from fedblog.web.api.auth import create_token
 
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="print a new API token")
     create.add_argument("--label", default="")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id", type=int)
+    token_commands.add_parser("list", help="list tokens (ids, labels, dates; never the tokens)")
     return parser
 
 
@@ -52,12 +56,25 @@ async def _migrate(settings: Settings) -> None:
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
 
 
-async def _token(settings: Settings, label: str) -> None:
+async def _token(settings: Settings, args: argparse.Namespace) -> int:
     async with database_url(settings) as dsn:
         await migrate(dsn)
         db = await Database.connect(dsn, min_size=1, max_size=1)
         try:
-            print(await create_token(db, label))
+            if args.token_command == "create":
+                print(await create_token(db, args.label))
+                return 0
+            async with db.connection() as conn:
+                if args.token_command == "revoke":
+                    if not await tokens_store.revoke(conn, args.id):
+                        print(f"fedblog: no active token {args.id}", file=sys.stderr)
+                        return 1
+                    print(f"revoked token {args.id}")
+                    return 0
+                for row in await tokens_store.all_tokens(conn):
+                    state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+                    print(f"{row['id']}\t{row['label'] or '-'}\t{row['created_at']:%Y-%m-%d}\t{state}")
+                return 0
         finally:
             await db.close()
 
@@ -95,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "token":
-        asyncio.run(_token(settings, args.label))
+        return asyncio.run(_token(settings, args))
     return 0
 
 

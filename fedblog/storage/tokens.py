@@ -25,3 +25,8 @@ async def revoke(conn: Connection, token_id: int) -> bool:
         "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
     )
     return bool(status.endswith(" 1"))
+
+
+async def all_tokens(conn: Connection) -> list[dict[str, object]]:
+    rows = await conn.fetch("SELECT id, label, created_at, revoked_at FROM api_tokens ORDER BY id")
+    return [dict(r) for r in rows]

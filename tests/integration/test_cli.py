@@ -82,3 +82,10 @@ def test_serve_on_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -
     token = subprocess.run(_fedblog("token", "create"), env=_env(tmp_path, port),
                            capture_output=True, text=True, timeout=90)
     assert token.returncode == 0 and token.stdout.strip().startswith("fb_"), token.stderr
+    listed = subprocess.run(_fedblog("token", "list"), env=_env(tmp_path, port),
+                            capture_output=True, text=True, timeout=90)
+    assert listed.stdout.startswith("1\t-\t") and "active" in listed.stdout
+    assert token.stdout.strip() not in listed.stdout
+    revoked = subprocess.run(_fedblog("token", "revoke", "1"), env=_env(tmp_path, port),
+                             capture_output=True, text=True, timeout=90)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout

@@ -23,6 +23,7 @@ from fedblog.web.api.validation import ApiError
 from fedblog.web.responses import json_response, services
 
 MAX_BULK = 500
+MAX_ID = 2**62
 
 
 async def comment_json(conn: Connection, comment: Comment, *, context: bool = True) -> dict[str, Any]:
@@ -123,7 +124,8 @@ async def bulk(request: Request) -> Response:
     v.reject_unknown(data, {"ids", "action", "reason"})
     ids = data.get("ids")
     if (not isinstance(ids, list) or not ids or len(ids) > MAX_BULK
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < MAX_ID
+                       for i in ids)):
         raise ApiError(422, f"ids must be a list of 1 to {MAX_BULK} comment ids", "ids")
     try:
         action = Action(data.get("action"))

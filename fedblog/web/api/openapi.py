@@ -115,7 +115,7 @@ SCHEMAS: dict[str, Any] = {
     "Bulk": {"type": "object", "additionalProperties": False, "required": ["ids", "action"],
              "properties": {
                  "ids": {"type": "array", "minItems": 1, "maxItems": 500,
-                         "items": {"type": "integer"}},
+                         "items": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1}},
                  "action": {"type": "string", "enum": [a.value for a in Action]},
                  "reason": {"type": ["string", "null"], "maxLength": 1000}}},
     "Answer": {"type": "object", "additionalProperties": False, "required": ["markdown"],
