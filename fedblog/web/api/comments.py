@@ -104,8 +104,7 @@ async def _moderate(request: Request, action: Action) -> Response:
         raise ApiError(404, "no such comment") from exc
     except TransitionError as exc:
         raise ApiError(409, str(exc)) from exc
-    async with blog.runtime.db.connection() as conn:
-        return json_response(await comment_json(conn, comment))
+    return await _comment_response(request, comment)
 
 
 def _action_endpoint(action: Action) -> Any:
@@ -145,38 +144,41 @@ async def bulk(request: Request) -> Response:
     return json_response({"results": results})
 
 
-@api
-async def answer(request: Request) -> Response:
-    blog = services(request)
+async def _markdown(request: Request) -> str:
     data = await v.json_object(request)
     v.reject_unknown(data, {"markdown"})
     markdown = v.text(data, "markdown", required=True, max_length=100_000, allow_empty=False)
     assert markdown is not None
+    return markdown
+
+
+async def _comment_response(request: Request, comment: Comment, status: int = 200) -> Response:
+    async with services(request).runtime.db.connection() as conn:
+        return json_response(await comment_json(conn, comment), status)
+
+
+@api
+async def answer(request: Request) -> Response:
     try:
-        created = await blog.comments.answer(request.path_params["id"], markdown)
+        created = await services(request).comments.answer(request.path_params["id"],
+                                                          await _markdown(request))
     except CommentNotFound as exc:
         raise ApiError(404, "no such comment") from exc
     except ParentNotApproved as exc:
         raise ApiError(409, f"approve the comment before answering it: {exc}") from exc
-    async with blog.runtime.db.connection() as conn:
-        return json_response(await comment_json(conn, created), 201)
+    return await _comment_response(request, created, 201)
 
 
 @api
 async def edit_answer(request: Request) -> Response:
-    blog = services(request)
-    data = await v.json_object(request)
-    v.reject_unknown(data, {"markdown"})
-    markdown = v.text(data, "markdown", required=True, max_length=100_000, allow_empty=False)
-    assert markdown is not None
     try:
-        edited = await blog.comments.edit_answer(request.path_params["id"], markdown)
+        edited = await services(request).comments.edit_answer(request.path_params["id"],
+                                                               await _markdown(request))
     except CommentNotFound as exc:
         raise ApiError(404, "no such comment") from exc
     except NotAnAnswer as exc:
         raise ApiError(409, str(exc)) from exc
-    async with blog.runtime.db.connection() as conn:
-        return json_response(await comment_json(conn, edited))
+    return await _comment_response(request, edited)
 
 
 @api
