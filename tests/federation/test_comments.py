@@ -216,3 +216,33 @@ async def test_hostile_html_is_stored_inert(database_url: str) -> None:
         big = mallory.create_note(in_reply_to=post["ap_id"], content="<p>" + "å" * 600_000 + "</p>")
         response = await mallory.post(blog.inbox, big)
         assert response.status_code == 413
+
+
+async def test_reply_to_an_unknown_parent_fetches_the_parent_within_the_thread(
+    database_url: str,
+) -> None:
+    async with BlogServer(database_url) as blog, Peer() as peer:
+        ulla, vera = peer.add_actor("ulla"), peer.add_actor("vera")
+        post = await blog.post("Okänd förälder")
+        # Ulla's reply to the post never reached the blog (only published on her server)
+        unseen = ulla.create_note(in_reply_to=post["ap_id"], content="<p>Aldrig levererad</p>")
+        # Vera answers Ulla and mentions the blog, so her reply does reach it
+        reply = vera.create_note(in_reply_to=unseen["object"]["id"], content="<p>Svar</p>",
+                                 mention=blog.actor)
+        assert (await vera.post(blog.inbox, reply)).status_code == 202
+        parent = await _wait_comment(blog, unseen["object"]["id"])
+        child = await _wait_comment(blog, reply["object"]["id"])
+        assert parent["parent_comment_id"] is None and parent["actor_id"] == ulla.id
+        assert child["parent_comment_id"] == parent["id"] and child["depth"] == 1
+        fetches = [f for f in peer.fetches if f.path.endswith(unseen["object"]["id"].split("/")[-1])]
+        assert fetches and all(f.signed for f in fetches), "the parent is fetched with a signed GET"
+
+        # A reply whose ancestors never reach the blog's posts is not a comment
+        elsewhere = ulla.create_note(in_reply_to=None, content="<p>Eget inlägg</p>")
+        stray = vera.create_note(in_reply_to=elsewhere["object"]["id"], content="<p>Hmm</p>",
+                                 mention=blog.actor)
+        assert (await vera.post(blog.inbox, stray)).status_code == 202
+        await blog.wait_until("SELECT state FROM inbox_activities WHERE activity_id = $1",
+                              stray["id"], expect="ignored")
+        async with blog.services.runtime.db.connection() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM comments") == 2
