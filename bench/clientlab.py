@@ -27,7 +27,8 @@ VARIANTS = {
     "one-client": "one httpx.AsyncClient, limits as fedblog's runtime.http_client (keep-alive 100)",
     "one-client-keepalive": "one httpx.AsyncClient, keep-alive for every host",
     "per-host": "one small httpx.AsyncClient per host (max 4 connections each)",
-    "per-host-uvloop": "per-host clients, on uvloop",
+    "per-host-shared-tls": "per-host clients sharing one SSLContext (verify=ctx)",
+    "per-host-shared-tls-uvloop": "per-host clients sharing one SSLContext, on uvloop",
     "raw-uvloop": "raw asyncio HTTP/1.1 (no httpx), per-host keep-alive, on uvloop",
 }
 
@@ -48,6 +49,10 @@ async def lab(variant: str, ports: list[int], rounds: int, concurrency: int) -> 
     sem = asyncio.Semaphore(concurrency)
     ok = 0
     clients: dict[int, Any] = {}
+    import ssl
+
+    import certifi
+    shared_tls = ssl.create_default_context(cafile=certifi.where())
     raw: dict[int, list[Any]] = {}
 
     def client_for(port: int) -> httpx.AsyncClient:
@@ -56,11 +61,13 @@ async def lab(variant: str, ports: list[int], rounds: int, concurrency: int) -> 
                 keep = 100 if variant == "one-client" else len(ports) + 16
                 clients[0] = httpx.AsyncClient(limits=httpx.Limits(
                     max_connections=max(100, concurrency * 2), max_keepalive_connections=keep,
-                    keepalive_expiry=30), trust_env=False)
+                    keepalive_expiry=30), trust_env=False, timeout=60)
             return clients[0]
         if port not in clients:
+            extra = {"verify": shared_tls} if "shared-tls" in variant else {}
             clients[port] = httpx.AsyncClient(limits=httpx.Limits(
-                max_connections=4, max_keepalive_connections=4, keepalive_expiry=30), trust_env=False)
+                max_connections=4, max_keepalive_connections=4, keepalive_expiry=30), trust_env=False,
+                timeout=60, **extra)
         return clients[port]
 
     async def raw_post(port: int, data: bytes) -> int:

@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with database_url(settings) as dsn, open_runtime(settings, dsn, transport=transport) as rt:
+        async with database_url(settings) as dsn, \
+                open_runtime(settings, dsn, transport=transport) as rt:
             services = Services.build(rt)
             app.state.services = services
             await services.blocks.reload()

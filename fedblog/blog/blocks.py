@@ -127,7 +127,8 @@ class BlockService:
         block_activity = {"type": "Block", "actor": self.urls.actor, "object": block.value}
         undo = as2.wrap("Undo", self.urls.new_activity(), self.urls, block_activity,
                         to=[block.value])
-        await publish.to_actor(conn, undo, actor)
+        # Sent while the block may still be in force in some process's list: let it through.
+        await publish.to_actor(conn, undo, actor, reaches_blocked=True)
 
     async def lift_expired(self) -> int:
         async with self.runtime.db.transaction() as conn:

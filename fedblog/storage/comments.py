@@ -233,3 +233,20 @@ async def count_recent_by_actor(conn: Connection, actor_id: str, seconds: int) -
     return int(await conn.fetchval(
         "SELECT count(*) FROM comments WHERE actor_id = $1"
         " AND received_at > now() - make_interval(secs => $2)", actor_id, seconds))
+
+
+async def thread_changed_at(conn: Connection, post_id: int, post_url: str) -> datetime:
+    """When anything the post page shows last changed: the post, its comments and their
+    moderation, reactions, commenters' profiles. (Undone reactions are covered by the ETag.)"""
+    moment: datetime = await conn.fetchval(
+        "SELECT greatest("
+        " (SELECT greatest(published_at, updated_at) FROM posts WHERE id = $1),"
+        " (SELECT max(greatest(published_at, updated_at, received_at)) FROM comments"
+        "  WHERE post_id = $1),"
+        " (SELECT max(l.at) FROM moderation_log l JOIN comments c ON c.id = l.comment_id"
+        "  WHERE c.post_id = $1),"
+        " (SELECT max(created_at) FROM reactions WHERE object_id = $2),"
+        " (SELECT max(a.fetched_at) FROM remote_actors a WHERE a.id IN"
+        "  (SELECT actor_id FROM comments WHERE post_id = $1 AND state = 'approved')))",
+        post_id, post_url)
+    return moment

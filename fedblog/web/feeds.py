@@ -14,6 +14,7 @@ from fedblog.blog.html import excerpt
 from fedblog.blog.threads import build_thread, walk
 from fedblog.models import Comment, RemoteActor
 from fedblog.storage import actors as actors_store
+from fedblog.storage import comments as comments_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
 from fedblog.web import pages
@@ -84,7 +85,7 @@ async def comments_atom(request: Request) -> Response:
         settings = await settings_store.get_settings(conn)
         comments = await pages.visible_comments(conn, runtime, found.id)
         actors = await actors_store.get_many(conn, sorted({c.actor_id for c in comments}))
-        updated = await pages.thread_changed_at(conn, found.id, urls.post(found.id))
+        updated = await comments_store.thread_changed_at(conn, found.id, urls.post(found.id))
     by_id = {c.id: c for c in comments}
     names = {c.id: _name(c, actors.get(c.actor_id), settings.display_name) for c in comments}
     parents = {c.id: by_id[c.parent_comment_id].ap_id if c.parent_comment_id in by_id

@@ -4,7 +4,9 @@ changes rarely."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,13 +53,22 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 
+
+def _style_hash(declaration: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(declaration.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+# Markdown tables align their columns with these style attributes, and only these may apply.
+TABLE_STYLES = " ".join(_style_hash(f"text-align:{side}") for side in ("left", "center", "right"))
 # No script runs on the public pages, whatever a comment contains. Forms may be redirected to
 # the reader's own server (remote reply), so form-action allows any web origin.
 PAGE_HEADERS = {
     "Vary": "Accept",
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src http: https: data:; "
-        "form-action 'self' http: https:; base-uri 'none'; frame-ancestors 'none'"),
+        f"default-src 'none'; style-src 'self' 'unsafe-hashes' {TABLE_STYLES}; "
+        "img-src http: https: data:; form-action 'self' http: https:; base-uri 'none'; "
+        "frame-ancestors 'none'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
@@ -65,63 +76,26 @@ PAGE_HEADERS = {
 
 # ----------------------------------------------------------------------------- languages
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "comments": "comments", "comment": "comment", "author": "author",
-        "likes": "likes", "like": "like", "boosts": "boosts", "boost": "boost",
-        "edited": "edited", "tags": "Tags", "no_comments": "No comments yet.",
-        "reply_heading": "Reply from your fediverse account",
-        "reply_intro": "Comments here are replies from Mastodon and other fediverse servers. "
-                       "Type your address and your own server opens this post for you to reply.",
-        "your_address": "Your fediverse address", "reply_button": "Reply on my server",
-        "or_search": "Or paste this address into your server's search:",
-        "held": "Replies appear here once the author has approved them.",
-        "original": "original", "older": "Older posts", "newest": "Newest posts",
-        "no_posts": "No posts yet.", "follow": "Follow", "follow_tail":
-        "from Mastodon or any other fediverse server.", "skip": "Skip to the content",
-        "feeds": "Feeds", "site_nav": "Blog", "posts_heading": "Posts",
-        "tagged": "Posts tagged", "just_now": "just now",
-        "minute_ago": "{n} minute ago", "minutes_ago": "{n} minutes ago",
-        "hour_ago": "{n} hour ago", "hours_ago": "{n} hours ago",
-        "day_ago": "{n} day ago", "days_ago": "{n} days ago",
-        "err_handle": "That does not look like a fediverse address: write it as @name@server.example.",
-        "err_lookup": "Your server did not answer, or does not know that account.",
-        "err_template": "Your server does not say where replies start. Search for the post's "
-                        "address on your server instead.",
-        "err_busy": "Too many lookups just now; wait a minute and try again.",
-    },
-    "sv": {
-        "comments": "kommentarer", "comment": "kommentar", "author": "inläggsförfattare",
-        "likes": "gillningar", "like": "gillning", "boosts": "delningar", "boost": "delning",
-        "edited": "redigerad", "tags": "Taggar", "no_comments": "Inga kommentarer än.",
-        "reply_heading": "Svara från ditt fediversum-konto",
-        "reply_intro": "Kommentarerna här är svar från Mastodon och andra servrar i fediversum. "
-                       "Skriv din adress så öppnar din egen server inlägget åt dig att svara på.",
-        "your_address": "Din fediversum-adress", "reply_button": "Svara på min server",
-        "or_search": "Eller klistra in den här adressen i sökrutan på din server:",
-        "held": "Svaren visas här när författaren har godkänt dem.",
-        "original": "original", "older": "Äldre inlägg", "newest": "Senaste inläggen",
-        "no_posts": "Inga inlägg än.", "follow": "Följ", "follow_tail":
-        "från Mastodon eller någon annan server i fediversum.", "skip": "Hoppa till innehållet",
-        "feeds": "Flöden", "site_nav": "Bloggen", "posts_heading": "Inlägg",
-        "tagged": "Inlägg taggade", "just_now": "nyss",
-        "minute_ago": "för {n} minut sedan", "minutes_ago": "för {n} minuter sedan",
-        "hour_ago": "för {n} timme sedan", "hours_ago": "för {n} timmar sedan",
-        "day_ago": "för {n} dag sedan", "days_ago": "för {n} dagar sedan",
-        "err_handle": "Det ser inte ut som en fediversum-adress: skriv den som @namn@server.exempel.",
-        "err_lookup": "Din server svarade inte, eller känner inte till det kontot.",
-        "err_template": "Din server berättar inte var svar börjar. Sök efter inläggets adress "
-                        "på din server i stället.",
-        "err_busy": "För många uppslag just nu; vänta en minut och försök igen.",
-    },
-}
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-    "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
-           "september", "oktober", "november", "december"),
-}
-LOCALES = {"en": "en_GB", "sv": "sv_SE"}
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language the pages speak: labels, month names, OpenGraph locale (templates/i18n)."""
+
+    locale: str
+    months: tuple[str, ...]
+    labels: dict[str, str]
+
+
+def _load_languages() -> dict[str, Language]:
+    found = {}
+    for path in sorted((HERE / "templates" / "i18n").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[path.stem] = Language(data["locale"], tuple(data["months"]), data["labels"])
+    return found
+
+
+LANGUAGES = _load_languages()
 UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
 
 
@@ -129,18 +103,18 @@ def page_language(*preferred: str | None) -> str:
     """The first of the languages whose labels we have (posts may be in any language)."""
     for language in preferred:
         base = (language or "").split("-")[0].lower()
-        if base in LABELS:
+        if base in LANGUAGES:
             return base
     return "en"
 
 
 def labels(language: str) -> dict[str, str]:
-    return LABELS[page_language(language)]
+    return LANGUAGES[page_language(language)].labels
 
 
 def long_date(moment: datetime, language: str = "en") -> str:
     utc = moment.astimezone(UTC)
-    return f"{utc.day} {MONTHS[page_language(language)][utc.month - 1]} {utc.year}"
+    return f"{utc.day} {LANGUAGES[page_language(language)].months[utc.month - 1]} {utc.year}"
 
 
 def exact_time(moment: datetime) -> str:
@@ -321,7 +295,7 @@ async def home(request: Request) -> Response:
         title = f"#{tag} · {settings.display_name}"
     meta = PageMeta(title=title, description=settings.summary or title,
                     url=urls.tag(tag) if tag else urls.home, as2_url=urls.actor,
-                    locale=LOCALES.get(language, language), feeds=feeds)
+                    locale=LANGUAGES[language].locale, feeds=feeds)
     older = posts[-1].id if len(posts) == PAGE_SIZE else None
     return render(request, "home.html", page_lang=language, settings=settings, posts=posts,
                   stats=stats, older=older, tag=tag, paged=before is not None, meta=meta)
@@ -330,26 +304,14 @@ async def home(request: Request) -> Response:
 # ----------------------------------------------------------------------------- post page
 
 
-async def thread_changed_at(conn: Connection, post_id: int, post_url: str) -> datetime:
-    """When anything the post page shows last changed: the post, its comments and their
-    moderation, reactions, commenters' profiles. (Undone reactions are covered by the ETag.)"""
-    moment: datetime = await conn.fetchval(
-        "SELECT greatest("
-        " (SELECT greatest(published_at, updated_at) FROM posts WHERE id = $1),"
-        " (SELECT max(greatest(published_at, updated_at, received_at)) FROM comments"
-        "  WHERE post_id = $1),"
-        " (SELECT max(l.at) FROM moderation_log l JOIN comments c ON c.id = l.comment_id"
-        "  WHERE c.post_id = $1),"
-        " (SELECT max(created_at) FROM reactions WHERE object_id = $2),"
-        " (SELECT max(a.fetched_at) FROM remote_actors a WHERE a.id IN"
-        "  (SELECT actor_id FROM comments WHERE post_id = $1 AND state = 'approved')))",
-        post_id, post_url)
-    return moment
-
-
 async def visible_comments(conn: Connection, runtime: Runtime, post_id: int) -> list[Comment]:
     return [c for c in await comments_store.approved_thread(conn, post_id)
             if not runtime.blocklist.actor_blocked(c.actor_id)]
+
+
+def _locale(language: str) -> str:
+    base = language.split("-")[0].lower()
+    return LANGUAGES[base].locale if base in LANGUAGES else language.replace("-", "_")
 
 
 def post_meta(post: Post, urls: Urls, settings: BlogSettings, language: str) -> PageMeta:
@@ -358,7 +320,7 @@ def post_meta(post: Post, urls: Urls, settings: BlogSettings, language: str) -> 
         title=f"{title} · {settings.display_name}",
         description=post.summary or excerpt(post.content_text, 200), url=urls.post(post.id),
         as2_url=urls.post(post.id), og_type="article",
-        locale=LOCALES.get(page_language(post.language), post.language.replace("-", "_")),
+        locale=_locale(post.language),
         published=post.published_at, modified=post.updated_at, tags=post.hashtags,
         feeds=(FeedLink("application/atom+xml", f"{title} – comments (Atom)",
                         f"{urls.post(post.id)}/comments.atom"),
@@ -375,7 +337,7 @@ async def post_page(request: Request, post: Post, *, reply_error: str | None = N
         comments = await visible_comments(conn, runtime, post.id)
         actors = await actors_store.get_many(conn, sorted({c.actor_id for c in comments}))
         counts = await reactions_store.counts(conn, urls.post(post.id))
-        changed = await thread_changed_at(conn, post.id, urls.post(post.id))
+        changed = await comments_store.thread_changed_at(conn, post.id, urls.post(post.id))
     language = page_language(post.language, settings.default_language)
     return render(request, "post.html", status=422 if reply_error else 200,
                   last_modified=changed, page_lang=language, settings=settings, post=post,
@@ -388,7 +350,7 @@ async def post_page(request: Request, post: Post, *, reply_error: str | None = N
 
 
 class InteractionError(Exception):
-    """Why a reader's handle did not lead to their server's reply page (a LABELS key)."""
+    """Why a reader's handle did not lead to their server's reply page (a label key)."""
 
     def __init__(self, key: str) -> None:
         super().__init__(key)

@@ -98,6 +98,9 @@ async def test_approve_from_the_queue_puts_the_reply_in_its_place(
         await expect(page.get_by_role("heading", name="Svara från ditt fediversum-konto")) \
             .to_be_visible()
         await screenshot(page, "post-page")
+        await page.goto(blog.base_url + "/")
+        await expect(page.locator(".post-card")).to_contain_text("2 kommentarer")
+        await screenshot(page, "front-page")
 
 
 async def test_block_a_commenter_from_the_desk(database_url: str,
@@ -127,8 +130,8 @@ async def test_block_a_commenter_from_the_desk(database_url: str,
         await screenshot(page, "desk-blocks")
         await row.get_by_role("button", name="Unblock").click()
         await expect(page.locator(".notice")).to_contain_text("Block lifted")
-        [undo] = await peer.wait_for("Undo")
-        assert undo.signature_valid
+        await expect(page.locator("tr.block-row")).to_have_count(0)
+        assert await blog.wait_until("SELECT count(*) FROM blocks", expect=0) == 0
 
 
 HOSTILE = ('<p>Hej<script>alert("script")</script><img src=x onerror="alert(\'img\')">'
@@ -180,3 +183,88 @@ async def test_hostile_comment_html_runs_no_script(database_url: str,
         await held_item.get_by_text("fet").hover()
         await page.wait_for_timeout(300)
         assert dialogs == []
+
+
+async def test_write_preview_edit_and_delete_a_post(database_url: str,
+                                                    context: BrowserContext) -> None:
+    async with BlogServer(database_url) as blog, Peer(name="readers") as peer:
+        reader = peer.add_actor("reader")
+        await reader.post(blog.inbox, reader.follow(blog.actor))
+        await peer.wait_for("Accept")
+        page = await context.new_page()
+        await log_in(page, blog)
+
+        # The author writes in Markdown and previews before publishing
+        await page.get_by_role("link", name="Posts").click()
+        await page.get_by_role("link", name="Write a post").click()
+        await page.get_by_label("Title").fill("Från skrivbordet")
+        await page.get_by_label("Text (Markdown").fill(
+            "Skrivet i **webbläsaren**.\n\n> Ett citat\n\n#skrivbord")
+        await page.get_by_label("Language").fill("sv")
+        await page.get_by_role("button", name="Preview").click()
+        preview = page.locator(".preview")
+        await expect(preview.locator("strong")).to_have_text("webbläsaren")
+        await expect(preview.locator("blockquote")).to_contain_text("Ett citat")
+        await expect(page.get_by_label("Title")).to_have_value("Från skrivbordet")
+        await screenshot(page, "desk-editor")
+        assert peer.accepted("Create") == []
+        await page.get_by_role("button", name="Publish").click()
+        await expect(page.locator(".notice")).to_contain_text("Published")
+        [create] = await peer.wait_for("Create")
+        assert create.signature_valid and "<strong>webbläsaren</strong>" in \
+            create.object["content"]
+
+        # edits it (followers get an Update) and deletes it (a Delete)
+        await page.locator("tr", has_text="Från skrivbordet").get_by_role(
+            "link", name="Edit").click()
+        await page.get_by_label("Text (Markdown").fill("Ändrad text.")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator(".notice")).to_contain_text("Saved")
+        [update] = await peer.wait_for("Update")
+        assert "Ändrad text." in update.object["content"]
+        await page.locator("tr", has_text="Från skrivbordet").get_by_role(
+            "link", name="Delete").click()
+        await page.get_by_role("button", name="Delete the post").click()
+        await expect(page.locator(".notice")).to_contain_text("Deleted")
+        [delete] = await peer.wait_for("Delete")
+        assert delete.signature_valid and delete.object_id == create.object["id"]
+        assert (await blog.api.get(create.object["id"], headers={"Accept": "text/html"})) \
+            .status_code == 410
+
+
+async def test_follow_requests_and_reports_from_the_desk(database_url: str,
+                                                        context: BrowserContext) -> None:
+    async with BlogServer(database_url) as blog, Peer(name="folk") as peer, \
+            Peer(name="troll") as trolls:
+        await blog.api.patch("/api/v1/settings", json={"manually_approves_followers": True})
+        fan, troll = peer.add_actor("fan"), trolls.add_actor("troll")
+        await fan.post(blog.inbox, fan.follow(blog.actor))
+        await blog.wait_until("SELECT count(*) FROM followers WHERE state = 'pending'", expect=1)
+        post = await blog.post("Rapportera gärna.", language="sv")
+        note = await _reply(troll, blog, post["ap_id"], "<p>Elakt</p>")
+        flag = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Flag",
+                "id": fan.new_id("flags"), "actor": fan.id, "content": "Hets",
+                "object": [troll.id, note]}
+        assert (await fan.post(blog.inbox, flag)).status_code == 202
+        await blog.wait_until("SELECT count(*) FROM reports", expect=1)
+        page = await context.new_page()
+        await log_in(page, blog)
+
+        # A held follow request is accepted from the desk: the follower's server is told
+        await page.get_by_role("link", name="Followers").click()
+        await page.locator("li", has_text=f"@fan@{peer.host}").get_by_role(
+            "button", name="Accept").click()
+        await expect(page.locator(".notice")).to_contain_text("accepted")
+        [accept] = await peer.wait_for("Accept")
+        assert accept.signature_valid and accept.object["actor"] == fan.id
+        await expect(page.get_by_role("heading", name="Following the blog (1)")).to_be_visible()
+
+        # A report names the troll's comment; one click blocks the troll
+        await page.get_by_role("link", name="Reports").click()
+        report = page.locator(".report-item", has_text="Hets")
+        await expect(report).to_contain_text("Elakt")
+        await report.get_by_role("button", name="Block the reported accounts").click()
+        await expect(page.locator(".notice")).to_contain_text("Blocked the reported")
+        [block] = await trolls.wait_for("Block")
+        assert block.signature_valid and block.object == troll.id
+        await expect(page.locator(".report-item")).to_have_count(0)

@@ -49,7 +49,7 @@ def _expiry(data: dict[str, Any]) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def _resolve_actor(request: Request, ref: str) -> tuple[str, RemoteActor | None]:
+async def resolve_actor(request: Request, ref: str) -> tuple[str, RemoteActor | None]:
     blog = services(request)
     if is_http_url(ref):
         actor_id = ref
@@ -81,7 +81,7 @@ async def create_block(request: Request) -> Response:
     if (actor_ref is None) == (domain is None):
         raise ApiError(422, "give exactly one of actor (URL or @user@host) and domain", "actor")
     if actor_ref is not None:
-        actor_id, actor = await _resolve_actor(request, actor_ref.strip())
+        actor_id, actor = await resolve_actor(request, actor_ref.strip())
         if actor_id == blog.runtime.urls.actor:
             raise ApiError(422, "the blog cannot block itself", "actor")
         outcome = await blog.blocks.block_actor(actor_id, actor, reason=reason,

@@ -38,7 +38,7 @@ def post_json(post: Post, urls: Urls) -> dict[str, Any]:
     }
 
 
-def _draft_fields(data: dict[str, Any], *, creating: bool) -> dict[str, str | None]:
+def draft_fields(data: dict[str, Any], *, creating: bool) -> dict[str, str | None]:
     v.reject_unknown(data, FIELDS)
     fields: dict[str, str | None] = {}
     markdown = v.text(data, "markdown", required=creating, max_length=MAX_MARKDOWN,
@@ -58,7 +58,7 @@ def _draft_fields(data: dict[str, Any], *, creating: bool) -> dict[str, str | No
 @api
 async def create_post(request: Request) -> Response:
     blog = services(request)
-    fields = _draft_fields(await v.json_object(request), creating=True)
+    fields = draft_fields(await v.json_object(request), creating=True)
     markdown = fields.pop("markdown")
     assert markdown is not None
     post = await blog.posts.create(PostDraft(markdown=markdown, **fields))
@@ -97,7 +97,7 @@ async def get_post(request: Request) -> Response:
 async def edit_post(request: Request) -> Response:
     blog = services(request)
     post_id: int = request.path_params["id"]
-    fields = _draft_fields(await v.json_object(request), creating=False)
+    fields = draft_fields(await v.json_object(request), creating=False)
     async with blog.runtime.db.connection() as conn:
         current = await posts_store.get(conn, post_id)
     if current is None:

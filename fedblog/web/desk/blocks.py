@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedblog.blog.blocks import BlockNotFound
-from fedblog.web.api.blocks import _resolve_actor as resolve_actor
+from fedblog.web.api.blocks import resolve_actor
 from fedblog.web.api.validation import ApiError
 from fedblog.web.desk.common import Form, back, desk_view, render
 from fedblog.web.desk.session import Session

@@ -15,7 +15,7 @@ from fedblog.models import Post
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
 from fedblog.web import pages
-from fedblog.web.api.posts import _draft_fields as draft_fields
+from fedblog.web.api.posts import draft_fields
 from fedblog.web.api.validation import ApiError
 from fedblog.web.desk.common import Form, back, desk_view, render
 from fedblog.web.desk.session import Session

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -94,10 +95,9 @@ async def queue(request: Request, session: Session, form: Form) -> Response:
         names = await actors_store.get_many(
             conn, sorted({a.actor_id for i in items for a in i.ancestors}))
     older = rows[-1].id if len(rows) == QUEUE_SIZE else None
+    here = f"/desk/?{urlencode({'state': state, **({'before': before} if before else {})})}"
     return render(request, "desk/queue.html", session, state=state, states=COMMENT_STATES,
-                  items=items, names=names, older=older,
-                  here=str(request.url.path) + (f"?{request.url.query}" if request.url.query
-                                                 else ""))
+                  items=items, names=names, older=older, here=here)
 
 
 @desk_view
