@@ -24,6 +24,7 @@ from fedblog.web.api.validation import ApiError
 from fedblog.web.responses import json_response, services
 
 MAX_CSV = 5 * 1024 * 1024
+MAX_EXPIRY = 10 * 365 * 86400  # seconds
 
 
 def block_json(block: StoredBlock) -> dict[str, Any]:
@@ -35,7 +36,8 @@ def block_json(block: StoredBlock) -> dict[str, Any]:
 def _expiry(data: dict[str, Any]) -> datetime | None:
     if data.get("expires_in") is not None:
         seconds = data["expires_in"]
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 < seconds <= 10 * 365 * 86400:
+        number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+        if not number or not 0 < seconds <= MAX_EXPIRY:
             raise ApiError(422, "expires_in must be a number of seconds, at most ten years",
                            "expires_in")
         return datetime.now(UTC) + timedelta(seconds=seconds)
