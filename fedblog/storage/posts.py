@@ -94,3 +94,16 @@ async def latest_change(conn: Connection) -> datetime | None:
         "SELECT max(greatest(published_at, updated_at, deleted_at)) FROM posts"
     )
     return value
+
+
+async def stats(conn: Connection, post_urls: dict[int, str]) -> dict[int, tuple[int, int, int]]:
+    """(approved comments, likes, boosts) for many posts in one query: post id -> counts."""
+    rows = await conn.fetch(
+        "SELECT u.id,"
+        " (SELECT count(*) FROM comments c WHERE c.post_id = u.id AND c.state = 'approved') AS c,"
+        " (SELECT count(*) FROM reactions r WHERE r.object_id = u.url AND r.kind = 'like') AS l,"
+        " (SELECT count(*) FROM reactions r WHERE r.object_id = u.url AND r.kind = 'announce') AS a"
+        " FROM unnest($1::bigint[], $2::text[]) AS u(id, url)",
+        list(post_urls), list(post_urls.values()),
+    )
+    return {r["id"]: (int(r["c"]), int(r["l"]), int(r["a"])) for r in rows}

@@ -32,7 +32,7 @@ async def posts_page(request: Request, session: Session, form: Form) -> Response
     before = int(raw) if raw.isdigit() and len(raw) < 19 else None
     async with runtime.db.connection() as conn:
         posts = await posts_store.list_live(conn, limit=PAGE_SIZE, before_id=before)
-        stats = {p.id: await pages.post_stats(conn, runtime.urls, p.id) for p in posts}
+        stats = await pages.post_stats(conn, runtime.urls, posts)
     older = posts[-1].id if len(posts) == PAGE_SIZE else None
     return render(request, "desk/posts.html", session, posts=posts, stats=stats, older=older)
 
