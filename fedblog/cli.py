@@ -11,6 +11,11 @@ from collections.abc import Sequence
 
 import uvicorn
 
+try:  # uvicorn[standard] brings uvloop on Linux: the worker runs on it too
+    from uvloop import new_event_loop
+except ImportError:  # pragma: no cover - other platforms
+    from asyncio import new_event_loop  # type: ignore[assignment]
+
 from fedblog import __version__
 from fedblog.app import create_app
 from fedblog.config import ConfigError, Settings
@@ -108,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                     proxy_headers=True)
     elif args.command == "worker":
-        asyncio.run(_worker(settings, args.concurrency))
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(_worker(settings, args.concurrency))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "token":

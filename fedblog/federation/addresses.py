@@ -108,11 +108,17 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def guarded_transport(*, allow_private: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs milliseconds: make one context and share it."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def guarded_transport(*, allow_private: bool, limits: httpx.Limits,
+                      ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every connection goes through GuardedBackend."""
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=ssl_context or tls_context())
     transport._pool = httpcore.AsyncConnectionPool(  # the documented knobs, plus our backend
-        ssl_context=ssl.create_default_context(cafile=certifi.where()),
+        ssl_context=ssl_context or tls_context(),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from fedblog.federation.addresses import guarded_transport
+from fedblog.federation.addresses import guarded_transport, tls_context
 
 ClientFactory = Callable[[], httpx.AsyncClient]
 
@@ -31,9 +31,11 @@ class HostClients:
                 max_hosts: int = 4096) -> HostClients:
         limits = httpx.Limits(max_connections=per_host_connections,
                               max_keepalive_connections=per_host_connections, keepalive_expiry=30)
+        context = tls_context()
 
         def factory() -> httpx.AsyncClient:
-            transport = guarded_transport(allow_private=allow_private, limits=limits)
+            transport = guarded_transport(allow_private=allow_private, limits=limits,
+                                          ssl_context=context)
             return httpx.AsyncClient(transport=transport, trust_env=False)
 
         return cls(factory, max_hosts=max_hosts)

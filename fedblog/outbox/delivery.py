@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
+import time
 import uuid
+from collections import OrderedDict
 
 from fedblog.federation.client import DeliveryResult, Scheme
 from fedblog.outbox.retry import Outcome, classify
@@ -19,12 +20,20 @@ from fedblog.storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 CHANNEL = "fedblog_deliveries"
+BODY_CACHE = 256           # activities whose JSON is kept ready to send
+FLUSH_EVERY = 0.02         # seconds between batched writes of successful deliveries
+FLUSH_AT = 200             # ... or as soon as this many are waiting
+HEALTHY_FOR = 60.0         # seconds a host's recorded success is trusted before writing again
 
 
 class DeliveryWorker:
-    """One worker process's share of the queue, `concurrency` deliveries in flight at most."""
+    """One worker process's share of the queue, `concurrency` deliveries in flight at most.
 
-    def __init__(self, runtime: Runtime, *, concurrency: int | None = None, batch: int = 50,
+    Successes are written in batches (one UPDATE for many rows); a crash can lose at most the
+    last few milliseconds of them, which are then delivered again — at least once, as ever.
+    """
+
+    def __init__(self, runtime: Runtime, *, concurrency: int | None = None, batch: int = 100,
                  lease_seconds: float | None = None, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
         self.concurrency = max(1, concurrency or runtime.settings.delivery_concurrency)
@@ -37,6 +46,12 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._schemes: dict[str, Scheme] = {}
+        # Hosts whose last delivery succeeded (scheme, when it was written): nothing to write
+        # about them for a minute. Other processes' failures are reset within that minute.
+        self._healthy: dict[str, tuple[Scheme, float]] = {}
+        self._bodies: OrderedDict[int, bytes] = OrderedDict()
+        self._delivered: list[tuple[int, int]] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -55,6 +70,7 @@ class DeliveryWorker:
             if self._in_flight:
                 await asyncio.wait(self._in_flight,
                                    timeout=2 * self.runtime.settings.delivery_timeout + 5)
+            await self._flush()
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -72,23 +88,28 @@ class DeliveryWorker:
 
     async def _claim_some(self) -> int:
         free = self.concurrency - len(self._in_flight)
-        if free <= 0:
+        if free < min(self.batch, self.concurrency) // 2:
+            # Claim in batches, not one by one: wait until a good share of slots is free.
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        try:
-            async with self.runtime.db.connection() as conn:
-                jobs = await outbox_store.claim_due(
-                    conn, limit=min(free, self.batch), lease_seconds=self.lease_seconds,
-                    worker=self.name,
-                )
-        except (TimeoutError, OSError) as exc:
-            log.warning("delivery claim failed, database unavailable: %s", exc)
-            return 0
+        async with self.runtime.db.connection() as conn:
+            jobs = await outbox_store.claim_due(
+                conn, limit=min(free, self.batch), lease_seconds=self.lease_seconds,
+                worker=self.name,
+            )
+            missing = {job.activity_pk for job in jobs} - self._bodies.keys()
+            if missing:
+                self._remember_bodies(await outbox_store.bodies(conn, sorted(missing)))
         for job in jobs:
             task = asyncio.create_task(self._deliver(job))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(jobs)
+
+    def _remember_bodies(self, found: dict[int, bytes]) -> None:
+        self._bodies.update(found)
+        while len(self._bodies) > BODY_CACHE:
+            self._bodies.popitem(last=False)
 
     async def _scheme_for(self, host: str) -> Scheme:
         if host not in self._schemes:
@@ -104,18 +125,27 @@ class DeliveryWorker:
         except Exception:  # a bug here must not kill the worker; the lease will expire
             log.exception("delivery %s to %s crashed", job.id, job.inbox)
 
+    async def _body(self, job: Delivery) -> bytes:
+        body = self._bodies.get(job.activity_pk)
+        if body is None:  # evicted between claim and send
+            async with self.runtime.db.connection() as conn:
+                found = await outbox_store.bodies(conn, [job.activity_pk])
+            self._remember_bodies(found)
+            body = found[job.activity_pk]
+        return body
+
     async def _post(self, job: Delivery) -> DeliveryResult:
-        body = json.dumps(job.body, ensure_ascii=False).encode()
+        body = await self._body(job)
         key = self.runtime.signing_key(job.signer)
         scheme = await self._scheme_for(job.host)
+        client = self.runtime.client
         if job.reaches_blocked:
-            return await self.runtime.client.deliver(job.inbox, body, key, scheme,
-                                                     ignore_blocks=True)
-        result = await self.runtime.client.deliver(job.inbox, body, key, scheme)
+            return await client.deliver(job.inbox, body, key, scheme, ignore_blocks=True)
+        result = await client.deliver(job.inbox, body, key, scheme)
         if result.status in (401, 403):
             # "Double knocking" as Fedify does: the host may only accept the other scheme.
             other: Scheme = "rfc9421" if scheme == "cavage" else "cavage"
-            retried = await self.runtime.client.deliver(job.inbox, body, key, other)
+            retried = await client.deliver(job.inbox, body, key, other)
             if retried.ok:
                 return retried
         return result
@@ -124,15 +154,48 @@ class DeliveryWorker:
         outcome = classify(result.status)
         if result.error and result.status is None and result.error.startswith("forbidden target"):
             outcome = Outcome.GIVE_UP
-        policy = self.runtime.retry
-        async with self.runtime.db.transaction() as conn:
-            if outcome is Outcome.DELIVERED:
-                assert result.status is not None
-                await outbox_store.mark_delivered(conn, job.id, result.status)
+        if outcome is Outcome.DELIVERED:
+            assert result.status is not None
+            await self._delivered_ok(job, result)
+            return
+        self._healthy.pop(job.host, None)
+        await self._record_failure(job, result, outcome)
+
+    async def _delivered_ok(self, job: Delivery, result: DeliveryResult) -> None:
+        assert result.status is not None
+        self._schemes[job.host] = result.scheme
+        now = time.monotonic()
+        known = self._healthy.get(job.host)
+        if known is None or known[0] != result.scheme or now - known[1] > HEALTHY_FOR:
+            async with self.runtime.db.connection() as conn:
                 await hosts_store.record_success(conn, job.host, result.scheme)
-                self._schemes[job.host] = result.scheme
-                return
-            error = result.error or "failed"
+            self._healthy[job.host] = (result.scheme, now)
+        self._delivered.append((job.id, result.status))
+        if len(self._delivered) >= FLUSH_AT:
+            await self._flush()
+        elif self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_EVERY)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._delivered:
+            return
+        batch, self._delivered = self._delivered, []
+        try:
+            async with self.runtime.db.connection() as conn:
+                await outbox_store.mark_delivered_many(conn, batch)
+        except Exception as exc:  # keep them: the next flush tries again
+            log.warning("recording %d deliveries failed: %s", len(batch), exc)
+            self._delivered = batch + self._delivered
+
+    async def _record_failure(self, job: Delivery, result: DeliveryResult,
+                              outcome: Outcome) -> None:
+        policy = self.runtime.retry
+        error = result.error or "failed"
+        async with self.runtime.db.transaction() as conn:
             if outcome is Outcome.GONE:
                 await outbox_store.mark_failed(conn, job.id, status=result.status, error=error)
                 await followers_store.remove_by_inbox(conn, job.inbox)

@@ -30,7 +30,6 @@ class Delivery:
     inbox: str
     host: str
     attempts: int
-    body: Any
     signer: str
     activity_id: str
     reaches_blocked: bool
@@ -100,11 +99,28 @@ async def claim_due(
         " UPDATE deliveries d SET locked_until = now() + make_interval(secs => $2),"
         "   locked_by = $3, attempts = d.attempts + 1"
         " FROM due, outbox_activities a WHERE d.id = due.id AND a.id = d.activity"
-        " RETURNING d.id, d.activity AS activity_pk, d.inbox, d.host, d.attempts, a.body,"
+        " RETURNING d.id, d.activity AS activity_pk, d.inbox, d.host, d.attempts,"
         "   a.signer, a.activity_id, a.reaches_blocked",
         limit, lease_seconds, worker,
     )
     return [Delivery(**dict(r)) for r in rows]
+
+
+async def bodies(conn: Connection, activity_pks: Sequence[int]) -> dict[int, bytes]:
+    """The activities' JSON exactly as stored, ready to send (no decode and re-encode)."""
+    rows = await conn.fetch(
+        "SELECT id, body::text AS body FROM outbox_activities WHERE id = ANY($1::bigint[])",
+        list(activity_pks))
+    return {r["id"]: r["body"].encode() for r in rows}
+
+
+async def mark_delivered_many(conn: Connection, delivered: Sequence[tuple[int, int]]) -> None:
+    """Record a batch of (delivery id, status) as delivered in one statement."""
+    await conn.execute(
+        "UPDATE deliveries d SET state = 'delivered', last_status = u.status, last_error = NULL,"
+        " finished_at = now(), locked_until = NULL, locked_by = NULL"
+        " FROM unnest($1::bigint[], $2::int[]) AS u(id, status) WHERE d.id = u.id",
+        [d[0] for d in delivered], [d[1] for d in delivered])
 
 
 async def mark_delivered(conn: Connection, delivery_id: int, status: int) -> None:
