@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,11 @@ async def server_error(request: Request, exc: Exception) -> Response:
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("queue worker stopped", exc_info=task.exception())
+
+
+def app_from_env() -> Starlette:
+    """The app as `fedblog serve --processes N` starts it in each process."""
+    return create_app(Settings.from_env(), run_workers=not os.environ.get("FEDBLOG_NO_WORKERS"))
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from fedblog.runtime import database_url, open_runtime
 from fedblog.services import Services, watch_blocks
 from fedblog.storage import tokens as tokens_store
 from fedblog.storage.db import Database, migrate
+from fedblog.storage.embedded import EmbeddedPostgres
 from fedblog.web.api.auth import create_token
 
 
@@ -36,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server (and queue workers)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--processes", type=int, default=1,
+                       help="web processes sharing the port (each also runs queue workers "
+                            "unless --no-workers); use about one per core")
     serve.add_argument("--no-workers", action="store_true",
                        help="do not process the inbox and delivery queues in this process")
 
@@ -99,6 +104,23 @@ async def _worker(settings: Settings, concurrency: int | None) -> None:
                              watch_blocks(services, stop))
 
 
+def _serve_processes(settings: Settings, args: argparse.Namespace) -> int:
+    """Several uvicorn processes on one port. An embedded PostgreSQL is started here, once,
+    and handed to them as DATABASE_URL."""
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
+    if embedded is not None:
+        os.environ["DATABASE_URL"] = embedded.start()
+    if args.no_workers:
+        os.environ["FEDBLOG_NO_WORKERS"] = "1"
+    try:
+        uvicorn.run("fedblog.app:app_from_env", factory=True, host=args.host, port=args.port,
+                    log_level=args.log_level, proxy_headers=True, workers=args.processes)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -109,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fedblog: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        if args.processes > 1:
+            return _serve_processes(settings, args)
         app = create_app(settings, run_workers=not args.no_workers)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                     proxy_headers=True)

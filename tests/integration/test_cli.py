@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -89,3 +90,30 @@ def test_serve_on_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -
     revoked = subprocess.run(_fedblog("token", "revoke", "1"), env=_env(tmp_path, port),
                              capture_output=True, text=True, timeout=90)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
+
+
+async def test_serve_with_several_processes_shares_one_database(database_url: str,
+                                                                tmp_path: Path) -> None:
+    port = free_port()
+    env = {**_env(tmp_path, port), "DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        _fedblog("serve", "--host", "127.0.0.1", "--port", str(port), "--processes", "2"),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                     headers={"Authorization": "Bearer cli-token"}) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/.well-known/nodeinfo")).is_success:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+            created = [await client.post("/api/v1/posts", json={"markdown": f"nr {i}"})
+                       for i in range(10)]
+            assert {r.status_code for r in created} == {201}
+            listed = (await client.get("/api/v1/posts", params={"limit": 20})).json()["items"]
+            assert len(listed) == 10
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    assert out.decode().count("Started server process") == 2
