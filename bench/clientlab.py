@@ -145,12 +145,19 @@ async def parent(args: argparse.Namespace) -> Report:
     ports = Peers.port_range(args.hosts, base=args.base_port)
     async with Peers(ports, free_port()) as peers:
         for variant, what in VARIANTS.items():
+            if args.only and variant not in args.only.split(","):
+                continue
             await peers.command(cmd="reset")
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.clientlab", "--child", "--variant", variant,
-                 "--hosts", str(args.hosts), "--rounds", str(args.rounds),
-                 "--concurrency", str(args.concurrency), "--base-port", str(args.base_port)],
-                capture_output=True, text=True, env=os.environ)
+            try:
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.clientlab", "--child", "--variant", variant,
+                     "--hosts", str(args.hosts), "--rounds", str(args.rounds),
+                     "--concurrency", str(args.concurrency), "--base-port", str(args.base_port)],
+                    capture_output=True, text=True, env=os.environ, timeout=args.variant_timeout,
+                    check=False)
+            except subprocess.TimeoutExpired:
+                report.add(f"{variant}: {what}", f"> {args.variant_timeout:.0f} s", "(timed out)")
+                continue
             if out.returncode != 0:
                 report.note(f"{variant} failed: {out.stderr[-400:]}")
                 continue
@@ -161,6 +168,8 @@ async def parent(args: argparse.Namespace) -> Report:
             report.add(f"{variant}: {what}", res["per_s"], "/s")
             report.add(f"{variant}: CPU per request; connections opened",
                        f"{res['cpu_ms_per_request']:.2f} ms; {stats['connections']:,}", "")
+            print(f"{variant}: {res['per_s']:.0f}/s, {res['cpu_ms_per_request']:.2f} ms CPU each",
+                  file=sys.stderr, flush=True)
     return report
 
 
@@ -172,6 +181,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=512)
     parser.add_argument("--base-port", type=int, default=20000)
+    parser.add_argument("--variant-timeout", type=float, default=300)
+    parser.add_argument("--only", default="", help="comma-separated variants")
     args = parser.parse_args()
     if args.child:
         child(args)

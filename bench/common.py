@@ -7,7 +7,6 @@ import math
 import os
 import platform
 import resource
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field

@@ -86,7 +86,9 @@ async def add_comments(server: BenchServer, plan: list[tuple[int, int, str]], ac
     rng = random.Random(seed)
     next_id = int(await server.fetchval("SELECT coalesce(max(id), 0) FROM comments")) + 1
     base = server.base
-    start = datetime.now(UTC) - timedelta(days=3)
+    # half a day away from a whole number of days: the page's relative dates ("3 days ago")
+    # must not flip during the run, or every page (and its ETag) would change under the test
+    start = datetime.now(UTC) - timedelta(days=3, hours=12)
     rows = []
     by_post: dict[int, list[tuple[int, str, int]]] = {}
     for post_id, count, state in plan:

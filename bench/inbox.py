@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from typing import Any
 
@@ -43,14 +42,16 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
                              f"{ACTORS} actors, concurrency {CONCURRENCY}, {DUP_SHARE:.0%} duplicates",
                     limits=dict(limits))
     ports = Peers.port_range(ACTOR_HOSTS, base=opts.base_port + 5000)
-    workdir = tempfile.mkdtemp(prefix="fedblog-bench-inbox-")
-    async with Peers(ports, free_port()) as peers, BenchServer("inbox", workers=opts.workers) as server:
+    workdir = opts.workdir
+    async with Peers(ports, free_port()) as peers, BenchServer(
+            "inbox", workers=opts.workers, web_processes=opts.web_processes) as server:
         keys, actors = await setup_actors(peers, ports, workdir)
         posts = [await server.create_post(f"Thread starter {i}", f"Heated thread {i}") for i in range(3)]
         targets = [p["ap_id"] for p in posts]
         blog_actor = f"{server.base}/users/blog"
-        common = dict(keys=keys, actors=actors, host=server.domain, path="/inbox", targets=targets,
-                      blog_actor=blog_actor, dup_share=DUP_SHARE, workdir=workdir)
+        common: dict[str, Any] = {"keys": keys, "actors": actors, "host": server.domain, "path": "/inbox",
+                                  "targets": targets, "blog_actor": blog_actor, "dup_share": DUP_SHARE,
+                                  "workdir": workdir}
 
         # calibration: a short burst sizes the pre-signed pool, and makes the blog fetch every
         # actor's key once (the timed window then measures the steady state)
@@ -62,7 +63,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
             label="inbox-warm", profile=False, profile_seconds=0)
         w = warm[0]
         warm_rate = w["statuses"].get("202", 0) / max(0.5, (w["last"] or 0) - (w["first"] or 0))
-        pool = int(min(MAX_POOL, max(10_000, warm_rate * duration * 1.5)))
+        pool = int(min(MAX_POOL, max(10_000, warm_rate * duration * 2.0)))
         t_sign = time.time()
         files = await asyncio.to_thread(presign, count=pool, name="flood", **common)
         sign_s = time.time() - t_sign
@@ -139,8 +140,8 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
     report.add("processed into comments during the window", comments_in_window / window, "/s")
     report.add("unprocessed backlog at the end / drained after", f"{backlog_end:,} / {drain_s:.0f}",
                "rows / s")
-    report.add("key fetches: actors fetched / most fetches of one",
-               f"{len(gets)} / {max(gets.values(), default=0)}", "", "500 / 1",
+    report.add("key fetches: actors fetched / fetched more than once",
+               f"{len(gets)} / {sum(1 for v in gets.values() if v > 1)}", "", "500 / 0",
                len(gets) == ACTORS and max(gets.values(), default=0) == 1)
     report.note(f"window {window:.1f} s, {s['sent']:,} requests from a pre-signed pool of {pool:,} "
                 f"(signed in {sign_s:.0f} s before the window; pool sized from a 5 s warm-up at "

@@ -198,30 +198,27 @@ async def run_stream(host: str, port: int, spec: dict[str, Any], ready: asyncio.
         await asyncio.gather(*(worker(c) for c in conns))
         return result
 
-    # open loop: a fixed rate, connections taken from an idle pool (opened as needed)
+    # open loop: a fixed rate, connections taken from an idle pool (opened as needed, up to
+    # max_conns; beyond, requests wait for a free one: one waiter woken per free connection)
     rate = float(spec["rate"])
     max_conns = int(spec.get("max_conns", 512))
-    idle: list[Client] = [await _open(host, port, keep_body) for _ in range(int(spec.get("conns", 16)))]
-    opened = len(idle)
-    available = asyncio.Event()
-    available.set()
+    idle: asyncio.Queue[Client] = asyncio.Queue()
+    for _ in range(int(spec.get("conns", 16))):
+        idle.put_nowait(await _open(host, port, keep_body))
+    opened = idle.qsize()
     pending: set[asyncio.Task[None]] = set()
 
     async def one(data: bytes, intended: float) -> None:
         nonlocal opened
-        while not idle:
-            if opened < max_conns:
-                opened += 1
-                idle.append(await _open(host, port, keep_body))
-                break
-            available.clear()
-            await available.wait()
-        conn = idle.pop()
+        if idle.empty() and opened < max_conns:
+            opened += 1
+            conn = await _open(host, port, keep_body)
+        else:
+            conn = await idle.get()
         t0 = time.perf_counter()
         conn = await exchange(conn, data, t0)
         result.lateness.append(1000 * (time.perf_counter() - intended))
-        idle.append(conn)
-        available.set()
+        idle.put_nowait(conn)
 
     ready.set()
     await go
@@ -242,7 +239,8 @@ async def run_stream(host: str, port: int, spec: dict[str, Any], ready: asyncio.
         await asyncio.sleep(0.002)
     if pending:
         await asyncio.wait(pending, timeout=30)
-    for conn in idle:
+    while not idle.empty():
+        conn = idle.get_nowait()
         if conn.transport is not None:
             conn.transport.close()
     return result

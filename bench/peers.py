@@ -63,7 +63,7 @@ class State:
 
 
 class Peer(asyncio.Protocol):
-    __slots__ = ("state", "port", "transport", "buf", "hung")
+    __slots__ = ("buf", "hung", "port", "state", "transport")
 
     def __init__(self, state: State, port: int) -> None:
         self.state = state

@@ -28,6 +28,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def fedblog_command() -> list[str]:
     exe = Path(sys.executable).with_name("fedblog")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "fedblog.cli"]
@@ -38,8 +55,10 @@ class BenchServer:
 
     def __init__(self, name: str, *, workers: int = 1, delivery_concurrency: int = 256,
                  retry_scale: float = 0.01, serve_workers: bool = False,
-                 log_level: str = "warning", extra_env: dict[str, str] | None = None) -> None:
+                 log_level: str = "warning", extra_env: dict[str, str] | None = None,
+                 web_processes: int = 1) -> None:
         self.name = name
+        self.web_processes = web_processes
         self.workers = workers
         self.serve_workers = serve_workers
         self.port = free_port()
@@ -98,6 +117,8 @@ class BenchServer:
         serve = ["serve", "--port", str(self.port)]
         if not self.serve_workers:
             serve.append("--no-workers")
+        if self.web_processes > 1:
+            serve += ["--processes", str(self.web_processes)]
         self.web = self._spawn(serve, "web")
         self.api = httpx.AsyncClient(base_url=self.base, timeout=120,
                                      headers={"Authorization": f"Bearer {self.token}"})
@@ -164,11 +185,16 @@ class BenchServer:
         return self.web.pid
 
     @property
+    def web_pids(self) -> list[int]:
+        """The web process and, with --processes, the uvicorn processes it started."""
+        return [self.web_pid, *descendants(self.web_pid)]
+
+    @property
     def worker_pids(self) -> list[int]:
         return [p.pid for p in self.worker_procs]
 
     def rss_mb(self) -> dict[str, float]:
-        out = {"web": round(proc_rss_mb(self.web_pid), 1)}
+        out = {"web": round(sum(proc_rss_mb(p) for p in self.web_pids), 1)}
         for i, pid in enumerate(self.worker_pids):
             out[f"worker{i}"] = round(proc_rss_mb(pid), 1)
         return out

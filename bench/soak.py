@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import pickle
-import tempfile
 import time
 from typing import Any
 
@@ -42,10 +41,10 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
                             f"{PAGE_RATE} page views/s", limits=dict(limits))
     follower_ports = Peers.port_range(FOLLOWER_HOSTS, base=opts.base_port + 7000)
     actor_ports = Peers.port_range(ACTOR_HOSTS, base=opts.base_port + 5000)
-    workdir = tempfile.mkdtemp(prefix="fedblog-bench-soak-")
+    workdir = opts.workdir
     async with Peers(follower_ports + actor_ports, free_port()) as peers, BenchServer(
             "soak", workers=opts.workers, delivery_concurrency=opts.concurrency,
-            retry_scale=0.01) as server:
+            retry_scale=0.01, web_processes=opts.web_processes) as server:
         await peers.command(cmd="config", delay=0.05, p5xx=0.01, ptimeout=0.01)
         await add_followers(server, follower_ports, FOLLOWERS)
         keys, actors = await setup_actors(peers, actor_ports, workdir)
@@ -58,9 +57,10 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
                                     (int(thread50["id"]), 8_000, "spam")], commenters)
         # the two posts above went to the followers: let that settle before the window
         await asyncio.sleep(3)
-        common = dict(keys=keys, actors=actors, host=server.domain, path="/inbox",
-                      targets=[thread200["ap_id"], thread50["ap_id"]],
-                      blog_actor=f"{server.base}/users/blog", dup_share=0.05, workdir=workdir)
+        common: dict[str, Any] = {
+            "keys": keys, "actors": actors, "host": server.domain, "path": "/inbox",
+            "targets": [thread200["ap_id"], thread50["ap_id"]],
+            "blog_actor": f"{server.base}/users/blog", "dup_share": 0.05, "workdir": workdir}
         # warm-up: every actor's key fetched once, before the window
         warm_files = await asyncio.to_thread(presign, count=1_500, name="soak-warm", **common)
         warm = Generator({"host": "127.0.0.1", "port": server.port, "streams": [{
@@ -94,7 +94,8 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
         rss_start = server.rss_mb()
         profiler = None
         if opts.profile:
-            profiler = Profiler("soak", {"web": server.web_pid, **{
+            webs = server.web_pids[1:] or [server.web_pid]
+            profiler = Profiler("soak", {**{f"web{i}": p for i, p in enumerate(webs)}, **{
                 f"worker{i}": p for i, p in enumerate(server.worker_pids)}}, seconds=min(60, duration))
             await profiler.start()
         t0 = time.time()

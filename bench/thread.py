@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import tempfile
 from email.utils import formatdate
 from typing import Any
 
@@ -46,10 +45,10 @@ async def build_fixture(server: BenchServer, other: int) -> dict[int, int]:
     return targets
 
 
-def requests_for(server: BenchServer, post_id: int, conditional: dict[str, str]) -> str:
+def requests_for(server: BenchServer, post_id: int, conditional: dict[str, str], workdir: str) -> str:
     headers = [*BROWSER, *conditional.items()]
     data = build_request("GET", server.domain, f"/posts/{post_id}", headers)
-    path = f"{tempfile.gettempdir()}/fedblog-bench-thread-{server.port}-{post_id}-{len(conditional)}.pkl"
+    path = f"{workdir}/get-{post_id}-{len(conditional)}.pkl"
     with open(path, "wb") as fh:
         pickle.dump([data], fh)
     return path
@@ -61,8 +60,8 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
     report = Report("thread", f"Thread page: {', '.join(map(str, SIZES))} approved threaded comments "
                               f"among {other:,} others, concurrency {CONCURRENCY}, {duration:.0f} s each",
                     limits=dict(limits))
-    workdir = tempfile.mkdtemp(prefix="fedblog-bench-thread-")
-    async with BenchServer("thread", workers=0) as server:
+    workdir = opts.workdir
+    async with BenchServer("thread", workers=0, web_processes=opts.web_processes) as server:
         targets = await build_fixture(server, other)
         report.details["comments_total"] = int(await server.fetchval("SELECT count(*) FROM comments"))
         assert server.api is not None
@@ -72,7 +71,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
             first.raise_for_status()
             etag = first.headers.get("etag")
             modified = first.headers.get("last-modified")
-            shown = first.text.count('class="comment')
+            shown = first.text.count('<li id="comment-')
             cases: list[tuple[str, dict[str, str]]] = [("plain", {})]
             conditional: dict[str, str] = {}
             if etag:
@@ -86,7 +85,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
             for case, headers in cases:
                 spec = {"host": "127.0.0.1", "port": server.port, "streams": [{
                     "name": f"{size}-{case}", "mode": "closed", "concurrency": CONCURRENCY,
-                    "duration": duration, "requests": requests_for(server, post_id, headers),
+                    "duration": duration, "requests": requests_for(server, post_id, headers, workdir),
                     "cycle": True, "keep_body": 64}]}
                 streams, cpu, profiles = await timed_window(
                     server, Generator(spec, workdir, f"{size}-{case}"), label=f"thread-{size}-{case}",
@@ -111,7 +110,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
                                 f"ETag {etag or 'none'}, Last-Modified {modified or 'none'}; "
                                 + cpu_note(cpu))
                     for name, summary in profiles.items():
-                        if name == "web":
+                        if name.startswith("web"):
                             report.note(f"[{size}] " + profile_note(name, summary))
                 else:
                     n304 = s["statuses"].get("304", 0)

@@ -11,7 +11,7 @@ from bench.server import BenchServer, postgres_pids
 
 
 async def groups(server: BenchServer, **extra: list[int]) -> dict[str, list[int]]:
-    return {"web": [server.web_pid], "workers": server.worker_pids,
+    return {"web": server.web_pids, "workers": server.worker_pids,
             "postgres": await postgres_pids(server), **extra}
 
 
@@ -25,7 +25,9 @@ async def timed_window(server: BenchServer, gen: Generator, *, label: str, profi
     meter.start(await groups(server, **extra))
     profiler = None
     if profile:
-        pids = {"web": server.web_pid, **{f"worker{i}": p for i, p in enumerate(server.worker_pids)}}
+        webs = server.web_pids[1:] or [server.web_pid]   # with --processes: the uvicorn children
+        pids = {**{f"web{i}" if len(webs) > 1 else "web": p for i, p in enumerate(webs)},
+                **{f"worker{i}": p for i, p in enumerate(server.worker_pids)}}
         profiler = Profiler(label, pids, seconds=profile_seconds)
         await profiler.start()
     gen.go()

@@ -58,7 +58,9 @@ class Settings:
     fetch_timeout: float = 10.0
     fetch_max_bytes: int = 1024 * 1024
     delivery_timeout: float = 15.0
-    delivery_concurrency: int = 64
+    # Idle sockets are cheap; slow or hanging hosts hold slots for up to the delivery timeout,
+    # and each host is capped by its own client (16 connections).
+    delivery_concurrency: int = 512
     # How long a claimed inbox activity stays leased to its worker; a crashed worker's
     # claims are taken over after this (handlers may fetch actors and ancestors).
     inbox_lease: float = 300.0
@@ -99,7 +101,7 @@ class Settings:
             data_dir=Path(env.get("FEDBLOG_DATA_DIR") or "fedblog-data"),
             allow_private_addresses=_flag(env, "FEDBLOG_ALLOW_PRIVATE_ADDRESSES"),
             max_body_bytes=_int(env, "FEDBLOG_MAX_BODY_BYTES", 1024 * 1024),
-            delivery_concurrency=_int(env, "FEDBLOG_DELIVERY_CONCURRENCY", 64),
+            delivery_concurrency=_int(env, "FEDBLOG_DELIVERY_CONCURRENCY", 512),
             delivery_timeout=_float(env, "FEDBLOG_DELIVERY_TIMEOUT", 15.0),
             inbox_lease=_float(env, "FEDBLOG_INBOX_LEASE", 300.0),
             retry_scale=_float(env, "FEDBLOG_RETRY_SCALE", 1.0),

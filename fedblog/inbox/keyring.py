@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -68,6 +69,7 @@ class Keyring:
         self.capacity = capacity
         self.refresh_interval = refresh_interval
         self._memory: OrderedDict[str, ResolvedKey] = OrderedDict()
+        self._fetching: dict[str, asyncio.Future[ResolvedKey]] = {}
 
     def _remember(self, key: ResolvedKey) -> ResolvedKey:
         self._memory[key.key_id] = key
@@ -91,7 +93,29 @@ class Keyring:
             stored = await self._from_database(key_id)
             if stored is not None:
                 return self._remember(stored)
-        return self._remember(await self._fetch(key_id))
+        return self._remember(await self._fetch_once(key_id))
+
+    async def _fetch_once(self, key_id: str) -> ResolvedKey:
+        """Concurrent requests signed with the same unknown key share one fetch."""
+        running = self._fetching.get(key_id)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[ResolvedKey] = asyncio.get_running_loop().create_future()
+        self._fetching[key_id] = future
+        try:
+            key = await self._fetch(key_id)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unshared failure is not logged as lost
+            raise
+        else:
+            future.set_result(key)
+            return key
+        finally:
+            del self._fetching[key_id]
 
     async def _from_database(self, key_id: str) -> ResolvedKey | None:
         async with self.runtime.db.connection() as conn:

@@ -53,8 +53,11 @@ class CommentDetail:
     attachments: Any
 
 
+COLUMN_NAMES = tuple(COLUMNS.split(", "))
+
+
 def _comment(row: Record) -> Comment:
-    return Comment(**{name: row[name] for name in COLUMNS.split(", ")})
+    return Comment(*(row[name] for name in COLUMN_NAMES))
 
 
 async def insert(conn: Connection, new: NewComment) -> Comment | None:

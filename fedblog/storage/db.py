@@ -25,6 +25,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_connection(conn: asyncpg.Connection) -> None:
+    return None
+
+
 class Database:
     """A pool plus helpers; repositories take a connection so callers choose the transaction."""
 
@@ -35,6 +39,9 @@ class Database:
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> Database:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+            # The default reset (unlock, close, unlisten, reset all) costs a round trip on every
+            # release; our code ends its transactions and removes its own listeners.
+            reset=_keep_connection,
             # Pool connections survive a PostgreSQL restart: a broken one is replaced.
             max_inactive_connection_lifetime=300,
         )
