@@ -29,7 +29,7 @@ CSV_HEADER = ["#domain", "#severity", "#reject_media", "#reject_reports", "#publ
 
 
 class BlockNotFound(LookupError):
-    pass
+    """No block has that id."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ MAX_DEPTH = 50
 
 
 class CommentNotFound(LookupError):
-    pass
+    """No comment has that id."""
 
 
 class ParentNotApproved(ValueError):

@@ -23,11 +23,11 @@ QUOTE_TRANSITIONS = {
 
 
 class QuoteRequestNotFound(LookupError):
-    pass
+    """No quote request has that id."""
 
 
 class QuoteTransitionError(ValueError):
-    pass
+    """The request's state does not allow that decision."""
 
 
 class QuoteService:

@@ -11,11 +11,11 @@ from fedblog.storage import reports as reports_store
 
 
 class ReportNotFound(LookupError):
-    pass
+    """No report (or comment) has that id."""
 
 
 class CannotReport(ValueError):
-    pass
+    """This comment cannot be reported to a server."""
 
 
 class ReportService:

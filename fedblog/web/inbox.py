@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
-    pass
+    """The body is over the configured limit."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
