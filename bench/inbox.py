@@ -63,7 +63,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
             label="inbox-warm", profile=False, profile_seconds=0)
         w = warm[0]
         warm_rate = w["statuses"].get("202", 0) / max(0.5, (w["last"] or 0) - (w["first"] or 0))
-        pool = int(min(MAX_POOL, max(10_000, warm_rate * duration * 2.0)))
+        pool = int(min(MAX_POOL, max(10_000, warm_rate * duration * 3.0)))
         t_sign = time.time()
         files = await asyncio.to_thread(presign, count=pool, name="flood", **common)
         sign_s = time.time() - t_sign
