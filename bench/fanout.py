@@ -156,6 +156,8 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
         report.details["warmup"] = warm
         report.add("[warm-up] one post to cold hosts: all delivered after", warm["all_done_s"], "s")
         report.add("[warm-up] deliveries/s to cold hosts", warm["fresh_deliveries_per_s_until_99pct"], "/s")
+        report.add("[warm-up] duplicates (no faults injected)", warm["duplicates"], "", "0",
+                   warm["duplicates"] == 0)
         for delay in delays:
             label = f"fanout-{int(delay * 1000)}ms"
             res = await scenario(server, peers, delay=delay, posts=posts, p5xx=0.01, ptimeout=0.01,

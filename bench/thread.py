@@ -118,7 +118,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
                                f"{rate:,.0f} ({n304 / max(1, ok):.0%})", "/s", "≥ 5,000 304s",
                                n304 / window >= 5000)
                     report.add(f"[{size} comments] conditional p99", lat["p99"], "ms")
-    report.note(f"{opts.web_processes} web process(es) (`fedblog serve --no-workers"
-                f"{' --processes %d' % opts.web_processes if opts.web_processes > 1 else ''}`); "
+    extra = f" --processes {opts.web_processes}" if opts.web_processes > 1 else ""
+    report.note(f"{opts.web_processes} web process(es) (`fedblog serve --no-workers{extra}`); "
                 "the generator and PostgreSQL share the 2 cores with it")
     return report

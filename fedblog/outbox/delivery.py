@@ -181,15 +181,17 @@ class DeliveryWorker:
         await self._flush()
 
     async def _flush(self) -> None:
-        if not self._delivered:
-            return
-        batch, self._delivered = self._delivered, []
-        try:
-            async with self.runtime.db.connection() as conn:
-                await outbox_store.mark_delivered_many(conn, batch)
-        except Exception as exc:  # keep them: the next flush tries again
-            log.warning("recording %d deliveries failed: %s", len(batch), exc)
-            self._delivered = batch + self._delivered
+        # Loop: successes that arrive while a batch is being written must not wait for a
+        # later success to be recorded (their lease would expire and they would be re-sent).
+        while self._delivered:
+            batch, self._delivered = self._delivered, []
+            try:
+                async with self.runtime.db.connection() as conn:
+                    await outbox_store.mark_delivered_many(conn, batch)
+            except Exception as exc:  # keep them, and try again shortly
+                log.warning("recording %d deliveries failed: %s", len(batch), exc)
+                self._delivered = batch + self._delivered
+                await asyncio.sleep(FLUSH_EVERY * 10)
 
     async def _record_failure(self, job: Delivery, result: DeliveryResult,
                               outcome: Outcome) -> None:

@@ -86,3 +86,22 @@ async def test_activities_from_a_deleted_actor_are_refused_cleanly(database_url:
         assert response.status_code == 401 and "gone" in response.json()["error"]
         async with blog.services.runtime.db.connection() as conn:
             assert await conn.fetchval("SELECT count(*) FROM inbox_activities") == 0
+
+
+async def test_a_burst_of_deliveries_is_all_recorded_at_once(database_url: str) -> None:
+    """Every success of a burst is recorded within seconds, and each inbox gets one POST.
+
+    (The bug this guards against — successes landing during a batch write waited for a later
+    success, so at a burst's end their lease ran out and they were re-sent — showed in the
+    fan-out benchmark; this loopback burst does not reproduce its timing reliably.)"""
+    async with RawInbox("ok") as first, RawInbox("ok") as second, \
+            BlogServer(database_url) as blog:
+        for host in (first, second):
+            for i in range(150):
+                actor = f"{host.base_url}/users/u{i}"
+                await _add_follower(blog, actor, f"{actor}/inbox")
+        await blog.post("Till trehundra")
+        await blog.wait_until("SELECT count(*) FROM deliveries WHERE state <> 'delivered'",
+                              expect=0, timeout=5)
+        assert sum(first.posts.values()) + sum(second.posts.values()) == 300
+        assert max([*first.posts.values(), *second.posts.values()]) == 1
