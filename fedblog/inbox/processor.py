@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from fedblog.blog.comments import CommentService
@@ -46,10 +47,8 @@ class InboxProcessor:
                 done = 0
             if done == 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):  # no news: poll again
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-                except TimeoutError:
-                    pass
 
     async def run_once(self) -> int:
         async with self.runtime.db.connection() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -73,10 +74,9 @@ class Database:
         try:
             yield
         finally:
-            try:
+            # A connection that died with the server has no listener left to remove.
+            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 await conn.remove_listener(channel, handler)
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                pass
             await self.pool.release(conn)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
