@@ -8,7 +8,8 @@ import logging
 
 from fedblog.blog.comments import CommentService
 from fedblog.blog.quotes import QuoteService
-from fedblog.federation.vocab import VocabError, parse_activity
+from fedblog.federation.vocab import Activity, Note, VocabError, parse_activity
+from fedblog.inbox import lanes
 from fedblog.inbox.context import AlreadyHandled, HandlerContext, Result, RetryLater
 from fedblog.inbox.handlers import HANDLERS
 from fedblog.inbox.keyring import Keyring
@@ -23,13 +24,14 @@ MAX_ATTEMPTS = 8
 class InboxProcessor:
     def __init__(self, runtime: Runtime, keyring: Keyring, comments: CommentService,
                  quotes: QuoteService, *,
-                 batch: int = 10,
+                 batch: int = 64, concurrency: int = 8,
                  lease_seconds: float = 300.0, idle_poll: float = 1.0) -> None:
         self.runtime = runtime
         self.keyring = keyring
         self.comments = comments
         self.quotes = quotes
         self.batch = batch
+        self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.idle_poll = idle_poll
         self._wake = asyncio.Event()
@@ -53,13 +55,24 @@ class InboxProcessor:
     async def run_once(self) -> int:
         async with self.runtime.db.connection() as conn:
             items = await inbox_store.claim(conn, limit=self.batch, lease_seconds=self.lease_seconds)
+        parsed: list[tuple[InboxItem, Activity]] = []
         for item in items:
-            await self._process(item)
+            try:
+                parsed.append((item, parse_activity(item.body)))
+            except VocabError as exc:
+                await self._finish(item, "failed", f"unparsable: {exc}")
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def run_lane(lane: list[tuple[InboxItem, Activity]]) -> None:
+            async with slots:
+                for item, activity in lane:
+                    await self._process(item, activity)
+
+        await asyncio.gather(*(run_lane(lane) for lane in lanes.split(parsed, _links)))
         return len(items)
 
-    async def _process(self, item: InboxItem) -> None:
+    async def _process(self, item: InboxItem, activity: Activity) -> None:
         try:
-            activity = parse_activity(item.body)
             handler = HANDLERS.get(activity.type)
             if handler is None:
                 log.info("ignoring unsupported %s %s", activity.type, activity.id)
@@ -91,3 +104,14 @@ class InboxProcessor:
     async def _finish(self, item: InboxItem, state: str, error: str | None = None) -> None:
         async with self.runtime.db.connection() as conn:
             await inbox_store.finish(conn, item.id, state, error)
+
+
+def _links(entry: tuple[InboxItem, Activity]) -> lanes.Links:
+    """An activity waits for an earlier one in its batch from the same actor, or one that
+    created what it refers to (a reply to a comment arriving just before it, a Like of it)."""
+    item, activity = entry
+    created = activity.object if isinstance(activity.object, Note) else None
+    return lanes.links_of(
+        [item.activity_id, activity.id, created.id if created else None], activity.actor,
+        [activity.object_id, activity.target, *activity.objects,
+         created.in_reply_to if created else None])
