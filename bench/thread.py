@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import pickle
+import statistics
+import time
 from email.utils import formatdate
 from typing import Any
 
@@ -45,6 +48,21 @@ async def build_fixture(server: BenchServer, other: int) -> dict[int, int]:
     return targets
 
 
+async def cold_renders(server: BenchServer, post_id: int, times: int = 7) -> list[float]:
+    """One page at a time with the web processes' page caches emptied first (NOTIFY '*', as a
+    settings change sends): what a page costs when it is not in memory."""
+    assert server.api is not None
+    found = []
+    for _ in range(times):
+        await server.fetchval("SELECT pg_notify('fedblog_pages', '*')")
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        response = await server.api.get(f"/posts/{post_id}", headers=dict(BROWSER))
+        response.raise_for_status()
+        found.append(round((time.perf_counter() - started) * 1000, 1))
+    return found
+
+
 def requests_for(server: BenchServer, post_id: int, conditional: dict[str, str], workdir: str) -> str:
     headers = [*BROWSER, *conditional.items()]
     data = build_request("GET", server.domain, f"/posts/{post_id}", headers)
@@ -72,6 +90,7 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
             etag = first.headers.get("etag")
             modified = first.headers.get("last-modified")
             shown = first.text.count('<li id="comment-')
+            cold = await cold_renders(server, post_id)
             cases: list[tuple[str, dict[str, str]]] = [("plain", {})]
             conditional: dict[str, str] = {}
             if etag:
@@ -106,6 +125,9 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
                                f"≥ {target}" if target else "", rate >= target if target else None)
                     report.add(f"[{size} comments] p50 / p99",
                                f"{lat['p50'] or 0:.0f} / {lat['p99'] or 0:.0f}", "ms")
+                    report.add(f"[{size} comments] uncached page, median of {len(cold)}",
+                               statistics.median(cold), "ms")
+                    details["uncached_ms"] = cold
                     report.note(f"[{size}] page {len(first.content):,} bytes, {shown} comments shown; "
                                 f"ETag {etag or 'none'}, Last-Modified {modified or 'none'}; "
                                 + cpu_note(cpu))

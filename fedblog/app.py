@@ -25,6 +25,7 @@ from fedblog.web.api import openapi
 from fedblog.web.api import posts as api_posts
 from fedblog.web.api import quotes as api_quotes
 from fedblog.web.api import settings as api_settings
+from fedblog.web.pagecache import PageCache, watch_pages
 from fedblog.web.responses import json_error, wants_as2
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
             app.state.services = services
             await services.blocks.reload()
             stop = asyncio.Event()
-            tasks = [asyncio.create_task(watch_blocks(services, stop))]
+            app.state.pages = PageCache(rt.db, rt.urls)
+            tasks = [asyncio.create_task(watch_blocks(services, stop)),
+                     asyncio.create_task(watch_pages(app.state.pages, stop))]
             if run_workers:
                 tasks += [asyncio.create_task(services.processor.run(stop)),
                           asyncio.create_task(services.delivery.run(stop))]

@@ -40,3 +40,36 @@ def walk(nodes: list[ThreadNode]) -> Iterable[ThreadNode]:
     for node in nodes:
         yield node
         yield from walk(node.children)
+
+
+@dataclass(frozen=True)
+class FlatItem:
+    """One comment of a thread in page order: `opens` when its answers follow inside it (the
+    item's element stays open around them), `closes` how many such enclosing items end after it."""
+
+    node: ThreadNode
+    depth: int
+    opens: bool
+    closes: int
+
+
+def flatten(roots: list[ThreadNode]) -> list[FlatItem]:
+    """The thread as one list, for a template that loops instead of recursing (iterative, so a
+    deep chain of answers cannot exhaust the stack)."""
+    found: list[tuple[ThreadNode, int]] = []
+    closes: list[int] = []
+    stack: list[tuple[list[ThreadNode], int, int]] = [(roots, 0, 0)]   # siblings, next, depth
+    while stack:
+        siblings, index, depth = stack.pop()
+        if index >= len(siblings):
+            if depth > 0 and found:           # the answers of an item at depth - 1 end here
+                closes[-1] += 1
+            continue
+        node = siblings[index]
+        stack.append((siblings, index + 1, depth))
+        found.append((node, depth))
+        closes.append(0)
+        if node.children:
+            stack.append((node.children, 0, depth + 1))
+    return [FlatItem(node, depth, bool(node.children), close)
+            for (node, depth), close in zip(found, closes, strict=True)]

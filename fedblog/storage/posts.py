@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
+
 from fedblog.models import Post
-from fedblog.storage.db import Connection, Record
+from fedblog.storage.db import Connection, Database, Record
 
 COLUMNS = (
     "id, title, markdown, content_html, body_html, content_text, summary, language, hashtags,"
@@ -107,3 +113,71 @@ async def stats(conn: Connection, post_urls: dict[int, str]) -> dict[int, tuple[
         list(post_urls), list(post_urls.values()),
     )
     return {r["id"]: (int(r["c"]), int(r["l"]), int(r["a"])) for r in rows}
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What the post page is made of besides its comments, read in one snapshot: the post,
+    its likes and boosts, and the validator the triggers of 0004_thread_version keep."""
+
+    post: Post
+    version: int
+    changed_at: datetime
+    likes: int
+    boosts: int
+
+
+async def thread_state(conn: Connection, post_id: int, post_url: str) -> ThreadState | None:
+    row = await conn.fetchrow(
+        f"SELECT {COLUMNS}, thread_version, thread_changed_at,"
+        f" (SELECT count(*) FROM reactions r WHERE r.object_id = $2 AND r.kind = 'like') AS likes,"
+        f" (SELECT count(*) FROM reactions r WHERE r.object_id = $2 AND r.kind = 'announce')"
+        f" AS boosts FROM posts WHERE id = $1",
+        post_id, post_url,
+    )
+    if row is None:
+        return None
+    return ThreadState(_post(row), int(row["thread_version"]), row["thread_changed_at"],
+                       int(row["likes"]), int(row["boosts"]))
+
+
+PAGES_CHANNEL = "fedblog_pages"   # NOTIFY '<post id>' or '*' (0004_thread_version's triggers)
+
+
+@asynccontextmanager
+async def page_notifications(db: Database, on_payload: Callable[[str], None],
+                             on_lost: Callable[[], None]
+                             ) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Listen for page changes on a connection of its own: `on_payload` for each NOTIFY,
+    `on_lost` as soon as the connection closes (notifications may be missed from then on).
+    Yields a check that raises when the link is lost or does not answer."""
+    conn = await db.pool.acquire()
+    lost = asyncio.Event()
+
+    def handler(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        on_payload(payload)
+
+    def terminated(_conn: object) -> None:
+        lost.set()
+        on_lost()
+
+    conn.add_termination_listener(terminated)
+    try:
+        await conn.add_listener(PAGES_CHANNEL, handler)
+    except BaseException:
+        conn.remove_termination_listener(terminated)
+        await db.pool.release(conn)
+        raise
+
+    async def check() -> None:
+        if lost.is_set() or conn.is_closed():
+            raise ConnectionError("the page notifications' connection was lost")
+        await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5)
+
+    try:
+        yield check
+    finally:
+        conn.remove_termination_listener(terminated)
+        with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            await conn.remove_listener(PAGES_CHANNEL, handler)
+        await db.pool.release(conn)

@@ -16,31 +16,32 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from fedblog.blog.html import excerpt
-from fedblog.blog.threads import build_thread
+from fedblog.blog.threads import build_thread, flatten
 from fedblog.federation.client import FetchError
 from fedblog.federation.webfinger import JRD_ACCEPT, HandleError, parse_handle
 from fedblog.inbox.ratelimit import TokenBuckets
 from fedblog.models import BlogSettings, Comment, Post
 from fedblog.runtime import Runtime
-from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
 from fedblog.storage import posts as posts_store
-from fedblog.storage import reactions as reactions_store
 from fedblog.storage import settings as settings_store
 from fedblog.storage.db import Connection
 from fedblog.urls import Urls
-from fedblog.web.responses import services
+from fedblog.web.pagecache import PageCache, ThreadEntry
+from fedblog.web.responses import services, wants_as2
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PAGE_SIZE = 20
 MAX_FORM_BYTES = 1024 * 1024
+HTML_TYPE = "text/html; charset=utf-8"
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
 # Remote-reply lookups make the blog fetch from a server the reader names: a few per minute.
 LOOKUPS = TokenBuckets(rate=0.2, burst=10)
@@ -140,8 +141,20 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def comment_time(moment: datetime, language: str = "en") -> str:
+    """An absolute date and time (UTC): a page kept in memory must not say "2 days ago"."""
+    utc = moment.astimezone(UTC)
+    return f"{long_date(utc, language)}, {utc:%H:%M}"
+
+
+def close_items(count: int) -> Markup:
+    """Ends `count` comments whose answers were listed inside them (see threads.flatten)."""
+    return Markup("</ul>\n</li>\n" * count)
+
+
 TEMPLATES.globals.update(long_date=long_date, exact_time=exact_time, ago=ago, iso=iso,
-                         excerpt=excerpt, labels_for=labels)
+                         excerpt=excerpt, labels_for=labels, comment_time=comment_time,
+                         close_items=close_items)
 
 
 def _static_version() -> str:
@@ -218,13 +231,6 @@ def cached_response(request: Request, body: bytes, media_type: str, *, status: i
         if not_modified(request, etag, last_modified):
             return Response(status_code=304, headers=found)
     return Response(body, status_code=status, media_type=media_type, headers=found)
-
-
-def thread_tag(post_id: int, changed: datetime, counts: dict[str, int], settings: BlogSettings,
-               blocks: int) -> str:
-    """Weak: the relative dates on the page drift, the content does not."""
-    parts = f"{post_id}|{changed.isoformat()}|{counts}|{settings}|{blocks}"
-    return 'W/"' + hashlib.sha256(parts.encode()).hexdigest()[:32] + '"'
 
 
 def handle_of(runtime: Runtime) -> str:
@@ -336,29 +342,91 @@ def post_meta(post: Post, urls: Urls, settings: BlogSettings, language: str) -> 
     )
 
 
-async def post_page(request: Request, post: Post, *, reply_error: str | None = None,
-                    reply_handle: str = "") -> Response:
+def page_cache(request: Request) -> PageCache:
+    """The process's post page cache (made by the app's lifespan; a bare one, never live and so
+    never serving from memory, where no lifespan made one)."""
+    found: PageCache | None = getattr(request.app.state, "pages", None)
+    if found is None:
+        found = PageCache(services(request).runtime.db, services(request).runtime.urls)
+        request.app.state.pages = found
+    return found
+
+
+def _page_headers(entry: ThreadEntry) -> dict[str, str]:
+    """The page's headers, made once per validator."""
+    if entry.headers is None:
+        entry.headers = {**PAGE_HEADERS, "Cache-Control": "public, no-cache", "ETag": entry.etag,
+                         "Last-Modified": http_date(entry.state.changed_at)}
+    return entry.headers
+
+
+async def render_thread(request: Request, entry: ThreadEntry, *, reply_error: str | None = None,
+                        reply_handle: str = "") -> str:
+    """The post page, from the entry's post and settings and the thread as stored now."""
     runtime = services(request).runtime
     urls = runtime.urls
+    post, settings, blocklist = entry.state.post, entry.site.settings, entry.site.blocklist
     async with runtime.db.connection() as conn:
-        settings = await settings_store.get_settings(conn)
-        counts = await reactions_store.counts(conn, urls.post(post.id))
-        changed = await comments_store.thread_changed_at(conn, post.id, urls.post(post.id))
-        # A validator from what the page is made of, so a 304 costs two queries, no rendering.
-        etag = thread_tag(post.id, changed, counts, settings, len(runtime.blocklist))
-        if reply_error is None and not_modified(request, etag, changed):
-            headers = {**PAGE_HEADERS, "Cache-Control": "public, no-cache", "ETag": etag,
-                       "Last-Modified": http_date(changed)}
-            return Response(status_code=304, headers=headers)
-        comments = await visible_comments(conn, runtime, post.id)
-        actors = await actors_store.get_many(conn, sorted({c.actor_id for c in comments}))
+        comments, actors = await comments_store.approved_thread_with_actors(conn, post.id)
+    if len(blocklist):
+        comments = [c for c in comments if not blocklist.actor_blocked(c.actor_id)]
     language = page_language(post.language, settings.default_language)
-    return render(request, "post.html", status=422 if reply_error else 200,
-                  last_modified=changed, etag=etag, page_lang=language, settings=settings,
-                  post=post,
-                  thread=build_thread(comments), comment_count=len(comments), actors=actors,
-                  counts=counts, now=datetime.now(UTC), reply_error=reply_error,
-                  reply_handle=reply_handle, meta=post_meta(post, urls, settings, language))
+    return TEMPLATES.get_template("post.html").render(
+        urls=urls, handle=handle_of(runtime), page_lang=language, t=labels(language),
+        settings=settings, post=post, thread=flatten(build_thread(comments)),
+        comment_count=len(comments), actors=actors,
+        counts={"like": entry.state.likes, "announce": entry.state.boosts},
+        reply_error=reply_error, reply_handle=reply_handle,
+        meta=post_meta(post, urls, settings, language))
+
+
+async def thread_page(request: Request, entry: ThreadEntry, *, reply_error: str | None = None,
+                      reply_handle: str = "") -> Response:
+    """The page of a live post: 304 from the validator alone, else the bytes from memory, else
+    rendered (and kept)."""
+    headers = _page_headers(entry)
+    if reply_error is not None:
+        html = await render_thread(request, entry, reply_error=reply_error,
+                                   reply_handle=reply_handle)
+        return Response(html.encode(), status_code=422, media_type=HTML_TYPE, headers=headers)
+    if not_modified(request, entry.etag, entry.state.changed_at):
+        return Response(status_code=304, headers=headers)
+    cache = page_cache(request)
+    body = cache.page(entry)
+    if body is None:
+        body = (await render_thread(request, entry)).encode()
+        cache.keep(entry, body)
+    return Response(body, media_type=HTML_TYPE, headers=headers)
+
+
+async def post_page(request: Request, post: Post, *, reply_error: str | None = None,
+                    reply_handle: str = "") -> Response:
+    """The post page of `post` (as the caller found it live; the page is made from the cache's
+    own reading, consistent with its validator)."""
+    entry = await page_cache(request).thread(post.id)
+    if entry is None:
+        return not_found(request)
+    if entry.state.post.is_deleted:
+        return gone(request)
+    return await thread_page(request, entry, reply_error=reply_error, reply_handle=reply_handle)
+
+
+async def post_document(request: Request) -> Response:
+    """GET /posts/<id>: browsers get the page straight from the cache (no query while nothing
+    changed); ActivityPub clients get the Note from web/activitypub.py's route behind this one."""
+    if wants_as2(request):
+        from fedblog.web import activitypub  # it imports this module
+        return await activitypub.post(request)
+    return await post_page_by_id(request, request.path_params["id"])
+
+
+async def post_page_by_id(request: Request, post_id: int) -> Response:
+    entry = await page_cache(request).thread(post_id)
+    if entry is None:
+        return not_found(request)
+    if entry.state.post.is_deleted:
+        return gone(request)
+    return await thread_page(request, entry)
 
 
 # ----------------------------------------------------------------------------- remote reply
@@ -452,6 +520,7 @@ def gone(request: Request) -> Response:
 routes = [
     Route("/", home),
     Route("/tags/{tag:str}", home),
+    Route("/posts/{id:int}", post_document),
     Route("/posts/{id:int}/reply", remote_reply, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
