@@ -18,12 +18,12 @@ from fedblog.federation.signatures import (
     verify_signature,
 )
 from fedblog.federation.vocab import Activity, VocabError, host_of, parse_activity
+from fedblog.inbox.batcher import InboxBatcher
 from fedblog.inbox.context import Rejected
 from fedblog.inbox.handlers import PRECHECKS
 from fedblog.inbox.keyring import Keyring, KeyUnavailable, ResolvedKey
 from fedblog.inbox.ratelimit import TokenBuckets
 from fedblog.runtime import Runtime
-from fedblog.storage import inbox as inbox_store
 from fedblog.storage.inbox import NewInboxItem
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,20 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def _stored_text(body: bytes, data: object) -> str:
+    """The JSON text stored for `body` (already parsed into `data`): the request's own text when
+    it is plain UTF-8 (no BOM, no escaped lone surrogate), else `data` encoded again. Either is
+    valid UTF-8 text that PostgreSQL's jsonb reads as `data`; UnicodeError when none can be."""
+    if not body.startswith(b"\xef\xbb\xbf") and not LONE_SURROGATE.search(body):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # UTF-16/32 JSON, or bytes only "surrogatepass" decodes: encode it ourselves
+    text = json.dumps(data, ensure_ascii=False)
+    text.encode("utf-8")  # lone surrogates (escaped or raw) cannot be stored
+    return text
+
+
 class InboxReceiver:
     def __init__(self, runtime: Runtime, keyring: Keyring) -> None:
         self.runtime = runtime
@@ -55,12 +69,13 @@ class InboxReceiver:
             max_age=runtime.settings.signature_max_age,
             max_future=runtime.settings.signature_max_future,
         )
+        self.batcher = InboxBatcher(runtime.db)
 
     async def receive(self, request: HttpRequestParts, sender_ip: str | None) -> Accepted:
         parsed = self._parse_signature(request)
         self._gate(parsed.key_id, request.body)
         key = await self._verify(parsed, request)
-        data, activity = self._parse_body(request.body)
+        data, text, activity = self._parse_body(request.body)
         self._refuse_blocked(activity)
         if host_of(activity.id) != host_of(activity.actor):
             raise Rejected(400, f"activity id {activity.id} is not on its actor's host")
@@ -72,11 +87,10 @@ class InboxReceiver:
             await precheck(self.runtime, activity)
         item = NewInboxItem(
             activity_id=activity.id, actor_id=activity.actor, type=activity.type,
-            body=data, key_id=key.key_id, sender_ip=sender_ip,
+            body=data, key_id=key.key_id, sender_ip=sender_ip, body_json=text,
         )
-        async with self.runtime.db.connection() as conn:
-            stored = await inbox_store.insert(conn, item)
-        return Accepted(activity.id, activity.type, duplicate=stored is None)
+        stored = await self.batcher.store(item)
+        return Accepted(activity.id, activity.type, duplicate=not stored)
 
     def _gate(self, key_id: str, body: bytes) -> None:
         """Before any key fetch or JSON parsing: blocked senders get 403, floods 429."""
@@ -130,18 +144,18 @@ class InboxReceiver:
         return key
 
     @staticmethod
-    def _parse_body(body: bytes) -> tuple[object, Activity]:
+    def _parse_body(body: bytes) -> tuple[object, str, Activity]:
+        """The parsed body, the JSON text to store and the activity."""
         if b"\\u0000" in body:
             raise Rejected(400, "body contains a NUL character")
         try:
             data = json.loads(body, parse_constant=_no_constants)
-            if LONE_SURROGATE.search(body):
-                json.dumps(data, ensure_ascii=False).encode("utf-8")
+            text = _stored_text(body, data)
         except (ValueError, UnicodeError) as exc:
             raise Rejected(400, f"body is not JSON: {exc}") from exc
         except RecursionError as exc:
             raise Rejected(400, "body is nested too deeply") from exc
         try:
-            return data, parse_activity(data)
+            return data, text, parse_activity(data)
         except VocabError as exc:
             raise Rejected(400, f"not an activity: {exc}") from exc

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from fedblog.storage.db import Connection
 
@@ -30,6 +34,12 @@ class NewInboxItem:
     body: Any
     key_id: str
     sender_ip: str | None
+    # The body as JSON text (the request's own text, checked by the caller); `body` re-encoded
+    # when None.
+    body_json: str | None = None
+
+    def json_text(self) -> str:
+        return self.body_json if self.body_json is not None else json.dumps(self.body)
 
 
 async def insert(conn: Connection, item: NewInboxItem) -> int | None:
@@ -40,6 +50,26 @@ async def insert(conn: Connection, item: NewInboxItem) -> int | None:
         item.activity_id, item.actor_id, item.type, item.body, item.key_id, item.sender_ip,
     )
     return int(value) if value is not None else None
+
+
+async def insert_many(conn: Connection, items: Sequence[NewInboxItem]) -> set[str]:
+    """Store several activities with one statement (one commit); the activity ids stored now.
+    The others were seen before. The ids must be distinct; rows get ids in the given order."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox_activities (activity_id, actor_id, type, body, key_id, sender_ip)"
+        " SELECT a, b, t, j::jsonb, k, ip FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(a, b, t, j, k, ip, n)"
+        " ORDER BY n ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id",
+        [i.activity_id for i in items], [i.actor_id for i in items], [i.type for i in items],
+        [i.json_text() for i in items], [i.key_id for i in items], [i.sender_ip for i in items],
+    )
+    return {r[0] for r in rows}
+
+
+def refused_by_value(exc: BaseException) -> bool:
+    """The statement failed on a value it was given (bad JSON for jsonb, a number out of range,
+    a limit), not on the connection or the database's state."""
+    return isinstance(exc, (asyncpg.DataError, asyncpg.ProgramLimitExceededError))
 
 
 async def claim(conn: Connection, *, limit: int, lease_seconds: float) -> list[InboxItem]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+import weakref
+from collections import OrderedDict
 
 from fedblog.blog.comments import Parent, ParentNotApproved, Reception, resolve_parent
 from fedblog.federation.client import FetchError
@@ -10,10 +14,69 @@ from fedblog.federation.vocab import Activity, Note, VocabError, host_of, parse_
 from fedblog.inbox.context import HandlerContext, Rejected, Result, RetryLater
 from fedblog.inbox.keyring import ActorUnavailable
 from fedblog.runtime import Runtime
+from fedblog.storage.db import Database
+from fedblog.urls import Urls
 
 log = logging.getLogger(__name__)
 MAX_ANCESTOR_FETCHES = 5
 MAX_COMMENT_CHARS = 100_000  # the sanitiser's limit
+
+
+class ParentCache:
+    """The precheck's answer to "may this be replied to?" for recently seen parents: positive
+    answers only (a live post, an approved comment), each for `ttl` seconds, at most `capacity`.
+    Anything else asks the database. A parent deleted or unapproved within the last `ttl` seconds
+    may still be answered 202: the processor resolves the parent again from the database and
+    ignores such a reply, so the cache only ever changes the sender's answer, never the thread."""
+
+    def __init__(self, db: Database, urls: Urls, *, capacity: int = 10_000, ttl: float = 2.0) -> None:
+        self.db = db
+        self.urls = urls
+        self.capacity = capacity
+        self.ttl = ttl
+        self._known: OrderedDict[str, tuple[float, Parent]] = OrderedDict()
+        self._asking: dict[str, asyncio.Future[Parent | None]] = {}
+
+    async def resolve(self, in_reply_to: str) -> Parent | None:
+        known = self._known.get(in_reply_to)
+        if known is not None:
+            if known[0] > time.monotonic():
+                return known[1]
+            del self._known[in_reply_to]
+        asking = self._asking.get(in_reply_to)
+        if asking is not None:  # replies to the same parent arriving together share one query
+            return await asyncio.shield(asking)
+        future: asyncio.Future[Parent | None] = asyncio.get_running_loop().create_future()
+        self._asking[in_reply_to] = future
+        try:
+            async with self.db.connection() as conn:
+                parent = await resolve_parent(conn, self.urls, in_reply_to)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unshared failure is not logged as lost
+            raise
+        finally:
+            del self._asking[in_reply_to]
+        future.set_result(parent)
+        if parent is not None:
+            self._known[in_reply_to] = (time.monotonic() + self.ttl, parent)
+            while len(self._known) > self.capacity:
+                self._known.popitem(last=False)
+        return parent
+
+
+# One cache per database pool, i.e. per running blog in this process.
+_caches: weakref.WeakKeyDictionary[Database, ParentCache] = weakref.WeakKeyDictionary()
+
+
+def parent_cache(runtime: Runtime) -> ParentCache:
+    cache = _caches.get(runtime.db)
+    if cache is None:
+        cache = _caches[runtime.db] = ParentCache(runtime.db, runtime.urls)
+    return cache
 
 
 async def precheck(runtime: Runtime, activity: Activity) -> None:
@@ -30,11 +93,10 @@ async def precheck(runtime: Runtime, activity: Activity) -> None:
         raise Rejected(413, f"comment longer than {MAX_COMMENT_CHARS} characters")
     if not note.in_reply_to:
         return
-    async with runtime.db.connection() as conn:
-        try:
-            parent = await resolve_parent(conn, runtime.urls, note.in_reply_to)
-        except ParentNotApproved as exc:
-            raise Rejected(403, f"cannot reply: {exc}") from exc
+    try:
+        parent = await parent_cache(runtime).resolve(note.in_reply_to)
+    except ParentNotApproved as exc:
+        raise Rejected(403, f"cannot reply: {exc}") from exc
     if parent is None and note.in_reply_to.startswith(runtime.urls.base + "/"):
         raise Rejected(404, f"inReplyTo {note.in_reply_to} is no post or comment of this blog")
 
