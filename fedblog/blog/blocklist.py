@@ -7,8 +7,9 @@ database whenever a block changes (NOTIFY) and every few seconds, and honours ex
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 
@@ -29,6 +30,7 @@ def normalise_domain(domain: str) -> str:
     return domain
 
 
+@lru_cache(maxsize=8192)  # actor and key ids repeat: one parse each
 def host_of(url: str) -> str:
     try:
         return (urlsplit(url).netloc or "").lower()
@@ -45,6 +47,17 @@ def _domain_candidates(host: str) -> Iterable[str]:
     parts = bare.split(".")
     for i in range(1, len(parts) - 1):
         yield ".".join(parts[i:])
+
+
+def _path_prefixes(base: str) -> Iterator[str]:
+    """The URL itself and each prefix ending before one of its path's slashes: an actor's
+    id is blocked with everything under it (its key, its statuses)."""
+    yield base
+    start = base.find("://")
+    index = base.find("/", start + 3 if start >= 0 else 0)
+    while index > 0:
+        yield base[:index]
+        index = base.find("/", index + 1)
 
 
 class Blocklist:
@@ -75,9 +88,10 @@ class Blocklist:
         now = time.time() if now is None else now
         if self.domain_blocked(host_of(url), now):
             return True
-        base = url.split("#", 1)[0]
-        return any(entry.active(now) and (base == actor or base.startswith(actor + "/"))
-                   for actor, entry in self._actors.items())
+        if not self._actors:
+            return False
+        return any((entry := self._actors.get(prefix)) is not None and entry.active(now)
+                   for prefix in _path_prefixes(url.split("#", 1)[0]))
 
     def __len__(self) -> int:
         return len(self._actors) + len(self._domains)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fedblog.blog.blocklist import BlockEntry, Blocklist, normalise_domain
 
 
@@ -40,3 +43,18 @@ def test_expired_blocks_no_longer_match() -> None:
 def test_normalise_domain() -> None:
     assert normalise_domain(" HTTPS://Mastodon.Social/ ") == "mastodon.social"
     assert normalise_domain("example.org.") == "example.org"
+
+
+_segments = st.sampled_from(["users", "bad", "badger", "x", "", "inbox", "main-key"])
+_urls = st.builds(lambda scheme, host, path, frag: f"{scheme}{host}/{'/'.join(path)}{frag}",
+                  st.sampled_from(["https://", "http://", ""]),
+                  st.sampled_from(["ok.example", "OK.example", "ok.example:8443"]),
+                  st.lists(_segments, max_size=4), st.sampled_from(["", "#main-key", "#"]))
+
+
+@given(st.lists(_urls, max_size=5), _urls)
+def test_url_blocked_matches_a_blocked_actor_and_everything_under_it(actors: list[str], url: str) -> None:
+    blocks = Blocklist([BlockEntry("actor", a, None) for a in actors])
+    base = url.split("#", 1)[0]
+    expected = any(base == a or base.startswith(a + "/") for a in actors)  # the plain definition
+    assert blocks.url_blocked(url) == expected
