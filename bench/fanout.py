@@ -131,7 +131,10 @@ async def scenario(server: BenchServer, peers: Peers, *, delay: float, posts: in
         "per_post_clean_s": per_post_clean,
         "retries_peer_view": stats["posts"] - pairs, "retries_db": db_attempts - expected,
         "duplicates": dup, "pairs_attempted": pairs, "pairs_delivered": delivered_pairs,
-        "db_states": db_states, "errors_seen_max": errors, "cpu": cpu, "profiles": profiles, "connections": stats["connections"],
+        "db_states": db_states, "errors_seen_max": errors, "cpu": cpu, "profiles": profiles,
+        "connections": stats["connections"],
+        "worker_cpu_ms_per_post": (cpu.get("workers", 0.0) / 100 * (t_end - t0) * 1000
+                                   / max(1, stats["posts"])),
     }
 
 
@@ -187,6 +190,9 @@ async def run(opts: argparse.Namespace, limits: dict[str, float]) -> Report:
             report.add(f"[{ms} ms] retries (peer view / db)",
                        f"{res['retries_peer_view']} / {res['retries_db']}", "POSTs")
             report.add(f"[{ms} ms] duplicates", res["duplicates"], "", "0", res["duplicates"] == 0)
+            # CPU per POST holds up when the machine is shared; deliveries/s does not.
+            report.add(f"[{ms} ms] worker CPU per signed POST", res["worker_cpu_ms_per_post"], "ms")
+            report.add(f"[{ms} ms] connections the peers accepted", res["connections"], "")
             report.note(f"[{ms} ms] {res['deliveries_expected']:,} deliveries "
                         f"({res['hosts_per_post']:.0f}/post), {res['signed_posts_total']:,} POSTs, "
                         f"injected {res['injected_5xx']} 5xx + {res['injected_timeouts']} timeouts, "

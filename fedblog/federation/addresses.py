@@ -45,23 +45,29 @@ async def check_url(url: str, *, allow_private: bool, require_https: bool = Fals
     host, port = check_scheme(url, require_https=require_https)
     if allow_private:
         return
+    await public_addresses(host, port)
+
+
+async def public_addresses(host: str, port: int) -> list[str]:
+    """Resolve `host` once and return its addresses, refusing if any of them is not public.
+
+    Connecting to one of these (rather than resolving the name again) is what keeps a
+    rebinding DNS from answering 127.0.0.1 the second time.
+    """
     try:
-        literal = ipaddress.ip_address(host.strip("[]"))
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
-        literal = None
-    if literal is not None:
-        addresses = [literal]
-    else:
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise ForbiddenAddress(f"cannot resolve {host!r}: {exc}") from exc
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses:
+        raise ForbiddenAddress(f"{host!r} resolves to no address")
     for address in addresses:
         if not _is_public(address):
             raise ForbiddenAddress(f"{host!r} resolves to non-public address {address}")
+    return list(dict.fromkeys(str(a) for a in addresses))
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -82,19 +88,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         target = host
         if not self.allow_private:
             try:
-                address = ipaddress.ip_address(host.strip("[]"))
-                addresses = [address]
-            except ValueError:
-                try:
-                    infos = await asyncio.get_running_loop().getaddrinfo(
-                        host, port, type=socket.SOCK_STREAM)
-                except socket.gaierror as exc:
-                    raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
-                addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-            bad = [a for a in addresses if not _is_public(a)]
-            if bad or not addresses:
-                raise httpcore.ConnectError(f"{host!r} resolves to non-public address {bad}")
-            target = str(addresses[0])
+                target = (await public_addresses(host, port))[0]
+            except ForbiddenAddress as exc:
+                raise httpcore.ConnectError(str(exc)) from exc
         return await self._inner.connect_tcp(target, port, timeout=timeout,
                                              local_address=local_address,
                                              socket_options=socket_options)

@@ -16,6 +16,7 @@ import httpx
 from fedblog.federation.addresses import ForbiddenAddress, check_url
 from fedblog.federation.keys import SigningKey
 from fedblog.federation.pool import HostClients
+from fedblog.federation.rawpost import RawPostError, RawResponse
 from fedblog.federation.signatures import (
     HttpRequestParts,
     sign_request_cavage,
@@ -50,6 +51,7 @@ class ClientPolicy:
     max_bytes: int = 1024 * 1024
     max_redirects: int = 3
     delivery_timeout: float = 15.0
+    connect_timeout: float = 5.0    # deliveries: well under the whole exchange's deadline
     user_agent: str = "fedblog"
 
 
@@ -192,6 +194,43 @@ class FederationClient:
                             require_https=self.policy.require_https)
         except ForbiddenAddress as exc:
             return DeliveryResult(None, f"forbidden target: {exc}", None, scheme)
+        if self.clients.poster is None:
+            return await self._deliver_httpx(inbox, body, key, scheme)
+        return await self._deliver_raw(inbox, body, key, scheme)
+
+    async def _deliver_raw(self, inbox: str, body: bytes, key: SigningKey,
+                           scheme: Scheme) -> DeliveryResult:
+        poster = self.clients.poster
+        assert poster is not None
+        try:
+            target = poster.target(inbox)
+        except (RawPostError, httpx.InvalidURL) as exc:
+            return DeliveryResult(None, f"{type(exc).__name__}: {exc}", None, scheme)
+        parts = HttpRequestParts(
+            method="POST", url=target.url,
+            headers=(("Content-Type", "application/activity+json"),
+                     ("User-Agent", self.policy.user_agent)),
+            body=body,
+        )
+        sign = sign_request_cavage if scheme == "cavage" else sign_request_rfc9421
+        signed = sign(parts, key_id=key.key_id, private_key=key.private_key, now=time.time())
+        try:
+            # One deadline for the whole exchange: a peer dripping bytes cannot hold a slot.
+            async with asyncio.timeout(self.policy.delivery_timeout):
+                response: RawResponse = await poster.post(
+                    target, signed.headers, body,
+                    connect_timeout=min(self.policy.connect_timeout, self.policy.delivery_timeout))
+        except TimeoutError:
+            return DeliveryResult(None, f"no answer within {self.policy.delivery_timeout} s",
+                                  None, scheme)
+        except RawPostError as exc:
+            return DeliveryResult(None, f"{type(exc).__name__}: {exc}", None, scheme)
+        status = response.status
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return DeliveryResult(status, error, parse_retry_after(response.retry_after), scheme)
+
+    async def _deliver_httpx(self, inbox: str, body: bytes, key: SigningKey,
+                             scheme: Scheme) -> DeliveryResult:
         headers = {"Content-Type": "application/activity+json", "User-Agent": self.policy.user_agent}
         try:
             # One deadline for the whole exchange: a peer dripping bytes cannot hold a slot.

@@ -3,6 +3,10 @@
 A single httpx client spread over thousands of hosts scans its whole connection pool on every
 request (measured: ≈500–900 requests/s); a client per host keeps each scan to a handful of
 connections. Clients are kept for the most recently used hosts and closed when evicted.
+
+Deliveries (signed POSTs) go through `poster`, a minimal keep-alive client with the same
+guarantees (see rawpost.py), when there is one: `guarded()` makes one, `single()` (tests with
+a MockTransport) does not, so there every delivery goes through httpx.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from fedblog.federation.addresses import guarded_transport, tls_context
+from fedblog.federation.rawpost import RawPoster
 
 ClientFactory = Callable[[], httpx.AsyncClient]
 
 
 class HostClients:
-    def __init__(self, factory: ClientFactory, *, max_hosts: int = 4096) -> None:
+    def __init__(self, factory: ClientFactory, *, max_hosts: int = 4096,
+                 poster: RawPoster | None = None) -> None:
         self.factory = factory
+        self.poster = poster
         self.max_hosts = max_hosts
         self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
@@ -38,7 +45,10 @@ class HostClients:
                                           ssl_context=context)
             return httpx.AsyncClient(transport=transport, trust_env=False)
 
-        return cls(factory, max_hosts=max_hosts)
+        poster = RawPoster(allow_private=allow_private, ssl_context=context,
+                           max_per_host=per_host_connections, max_idle_per_host=per_host_connections,
+                           idle_expiry=30.0, max_hosts=max_hosts)
+        return cls(factory, max_hosts=max_hosts, poster=poster)
 
     @classmethod
     def single(cls, client: httpx.AsyncClient) -> HostClients:
@@ -66,3 +76,5 @@ class HostClients:
         self._clients.clear()
         await asyncio.gather(*(c.aclose() for c in clients.values()), *self._closing,
                              return_exceptions=True)
+        if self.poster is not None:
+            await self.poster.aclose()

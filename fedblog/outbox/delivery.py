@@ -8,7 +8,7 @@ import os
 import socket
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from fedblog.federation.client import DeliveryResult, Scheme
 from fedblog.outbox.retry import Outcome, classify
@@ -24,6 +24,7 @@ BODY_CACHE = 256           # activities whose JSON is kept ready to send
 FLUSH_EVERY = 0.02         # seconds between batched writes of successful deliveries
 FLUSH_AT = 200             # ... or as soon as this many are waiting
 HEALTHY_FOR = 60.0         # seconds a host's recorded success is trusted before writing again
+HOST_CAP = 8               # deliveries in flight to one host at most (per worker process)
 
 
 class DeliveryWorker:
@@ -34,7 +35,8 @@ class DeliveryWorker:
     """
 
     def __init__(self, runtime: Runtime, *, concurrency: int | None = None, batch: int = 100,
-                 lease_seconds: float | None = None, idle_poll: float = 1.0) -> None:
+                 lease_seconds: float | None = None, idle_poll: float = 1.0,
+                 host_cap: int = HOST_CAP) -> None:
         self.runtime = runtime
         self.concurrency = max(1, concurrency or runtime.settings.delivery_concurrency)
         self.batch = batch
@@ -52,6 +54,17 @@ class DeliveryWorker:
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
         self._delivered: list[tuple[int, int]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._host_successes: dict[str, Scheme] = {}
+        self._hosts_writer: asyncio.Task[None] | None = None
+        # At most `host_cap` deliveries in flight per host, so a hung host cannot take every slot.
+        # Claimed jobs over the cap wait here (not counted as in flight) for the host's next free
+        # slot, and give their lease back if too little of it is left to be sure of finishing.
+        self.host_cap = max(1, host_cap)
+        self._host_busy: dict[str, int] = {}
+        self._parked: dict[str, deque[tuple[Delivery, float]]] = {}
+        self._parked_count = 0
+        self._releasing: list[int] = []
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -67,10 +80,19 @@ class DeliveryWorker:
                     await self._sleep(stop)
         finally:
             # A clean stop lets in-flight deliveries finish and record: none is sent twice.
+            # Parked ones were never attempted: their leases go back at once.
+            self._stopping = True
+            for queue in self._parked.values():
+                self._releasing.extend(job.id for job, _ in queue)
+            self._parked.clear()
+            self._parked_count = 0
             if self._in_flight:
                 await asyncio.wait(self._in_flight,
                                    timeout=2 * self.runtime.settings.delivery_timeout + 5)
+            await self._release_parked()
             await self._flush()
+            if self._hosts_writer is not None:
+                await self._hosts_writer
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -87,11 +109,15 @@ class DeliveryWorker:
         wake_wait.cancel()
 
     async def _claim_some(self) -> int:
-        free = self.concurrency - len(self._in_flight)
+        free = min(self.concurrency - len(self._in_flight), self.concurrency - self._parked_count)
         if free < min(self.batch, self.concurrency) // 2:
             # Claim in batches, not one by one: wait until a good share of slots is free.
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.sleep(FLUSH_EVERY)
             return 1
+        claimed_at = time.monotonic()
         async with self.runtime.db.connection() as conn:
             jobs = await outbox_store.claim_due(
                 conn, limit=min(free, self.batch), lease_seconds=self.lease_seconds,
@@ -101,10 +127,57 @@ class DeliveryWorker:
             if missing:
                 self._remember_bodies(await outbox_store.bodies(conn, sorted(missing)))
         for job in jobs:
-            task = asyncio.create_task(self._deliver(job))
+            if self._host_busy.get(job.host, 0) < self.host_cap:
+                self._start(job)
+            else:
+                self._parked.setdefault(job.host, deque()).append((job, claimed_at))
+                self._parked_count += 1
+        return len(jobs)
+
+    def _start(self, job: Delivery) -> None:
+        self._host_busy[job.host] = self._host_busy.get(job.host, 0) + 1
+        task = asyncio.create_task(self._deliver(job))
+        self._in_flight.add(task)
+        task.add_done_callback(lambda t: self._finished(t, job.host))
+
+    def _finished(self, task: asyncio.Task[None], host: str) -> None:
+        self._in_flight.discard(task)
+        busy = self._host_busy.get(host, 1) - 1
+        if busy > 0:
+            self._host_busy[host] = busy
+        else:
+            self._host_busy.pop(host, None)
+        queue = self._parked.get(host)
+        if not queue or self._stopping:
+            return
+        # Start a parked job only if its lease outlasts two full attempts (both signature
+        # schemes timing out): otherwise another worker could take it over while it is sent.
+        needed = 2 * self.runtime.settings.delivery_timeout + 1
+        now = time.monotonic()
+        while queue:
+            job, claimed_at = queue.popleft()
+            self._parked_count -= 1
+            if claimed_at + self.lease_seconds - now >= needed:
+                self._start(job)
+                break
+            self._releasing.append(job.id)
+        if not queue:
+            del self._parked[host]
+        if self._releasing:
+            task = asyncio.create_task(self._release_parked())
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(jobs)
+
+    async def _release_parked(self) -> None:
+        """Give back leases of parked jobs that will not be sent (no attempt counted)."""
+        ids, self._releasing = self._releasing, []
+        if not ids:
+            return
+        try:
+            async with self.runtime.db.connection() as conn:
+                await outbox_store.release_lease(conn, ids)
+        except Exception as exc:  # noqa: BLE001 - the leases expire by themselves
+            log.warning("giving back %d leases failed: %s", len(ids), exc)
 
     def _remember_bodies(self, found: dict[int, bytes]) -> None:
         self._bodies.update(found)
@@ -159,6 +232,7 @@ class DeliveryWorker:
             await self._delivered_ok(job, result)
             return
         self._healthy.pop(job.host, None)
+        self._host_successes.pop(job.host, None)
         await self._record_failure(job, result, outcome)
 
     async def _delivered_ok(self, job: Delivery, result: DeliveryResult) -> None:
@@ -167,14 +241,30 @@ class DeliveryWorker:
         now = time.monotonic()
         known = self._healthy.get(job.host)
         if known is None or known[0] != result.scheme or now - known[1] > HEALTHY_FOR:
-            async with self.runtime.db.connection() as conn:
-                await hosts_store.record_success(conn, job.host, result.scheme)
+            # Written by one background task over one connection: a burst to thousands of hosts
+            # must not have thousands of deliveries queue for the pool ahead of the next claim.
             self._healthy[job.host] = (result.scheme, now)
+            self._host_successes[job.host] = result.scheme
+            if self._hosts_writer is None or self._hosts_writer.done():
+                self._hosts_writer = asyncio.create_task(self._write_host_successes())
         self._delivered.append((job.id, result.status))
         if len(self._delivered) >= FLUSH_AT:
             await self._flush()
         elif self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _write_host_successes(self) -> None:
+        while self._host_successes:
+            pending, self._host_successes = self._host_successes, {}
+            try:
+                async with self.runtime.db.connection() as conn:
+                    for host, scheme in pending.items():
+                        await hosts_store.record_success(conn, host, scheme)
+            except Exception as exc:  # noqa: BLE001 - written again on the host's next success
+                log.warning("recording %d healthy hosts failed: %s", len(pending), exc)
+                for host in pending:
+                    self._healthy.pop(host, None)
+                return
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(FLUSH_EVERY)
