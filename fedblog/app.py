@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,7 +26,7 @@ from fedblog.web.api import openapi
 from fedblog.web.api import posts as api_posts
 from fedblog.web.api import quotes as api_quotes
 from fedblog.web.api import settings as api_settings
-from fedblog.web.pagecache import PageCache, watch_pages
+from fedblog.web.pagecache import PageCache, ReadYourWrites, watch_pages
 from fedblog.web.responses import json_error, wants_as2
 
 log = logging.getLogger(__name__)
@@ -90,4 +91,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
+        middleware=[Middleware(ReadYourWrites)],
     )

@@ -20,6 +20,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from fedblog.blog.blocklist import BlockEntry, Blocklist
 from fedblog.models import BlogSettings
 from fedblog.storage import blocks as blocks_store
@@ -110,6 +112,14 @@ class PageCache:
         self._notified[post_id] = self._seq
         self._threads.pop(post_id, None)
         # Pages of older versions are never asked for again; they age out of the LRU.
+
+    def forget_validators(self) -> None:
+        """This process just changed something (an API or desk write): its NOTIFY is still on
+        the way, so reread every validator now. Rendered pages stay: they are keyed by theirs."""
+        self._seq += 1
+        self._site_notified = self._seq
+        self._site = None
+        self._threads.clear()
 
     def reset(self, *, live: bool) -> None:
         """Drop everything (the listener went down, or just came up)."""
@@ -224,3 +234,30 @@ async def watch_pages(cache: PageCache, stop: asyncio.Event, *, interval: float 
                 pass
         finally:
             cache.reset(live=False)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ReadYourWrites:
+    """ASGI middleware: after a write through the API or the desk, this process rereads the
+    page validators before it answers, so the author sees their change on the very next page
+    (other processes learn of it by NOTIFY, milliseconds later)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] in SAFE_METHODS
+                or not scope["path"].startswith(("/api/", "/desk/"))):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_then_forget(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                pages = getattr(scope["app"].state, "pages", None)
+                if isinstance(pages, PageCache):
+                    pages.forget_validators()
+            await send(message)
+
+        await self.app(scope, receive, send_then_forget)
