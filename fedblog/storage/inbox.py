@@ -42,6 +42,9 @@ class NewInboxItem:
         return self.body_json if self.body_json is not None else json.dumps(self.body)
 
 
+DEADLOCK_RETRIES = 5
+
+
 async def insert(conn: Connection, item: NewInboxItem) -> int | None:
     """Store the activity; None when its id was seen before (deduplication)."""
     value = await conn.fetchval(
@@ -54,16 +57,27 @@ async def insert(conn: Connection, item: NewInboxItem) -> int | None:
 
 async def insert_many(conn: Connection, items: Sequence[NewInboxItem]) -> set[str]:
     """Store several activities with one statement (one commit); the activity ids stored now.
-    The others were seen before. The ids must be distinct; rows get ids in the given order."""
-    rows = await conn.fetch(
-        "INSERT INTO inbox_activities (activity_id, actor_id, type, body, key_id, sender_ip)"
-        " SELECT a, b, t, j::jsonb, k, ip FROM unnest($1::text[], $2::text[], $3::text[],"
-        " $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(a, b, t, j, k, ip, n)"
-        " ORDER BY n ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id",
-        [i.activity_id for i in items], [i.actor_id for i in items], [i.type for i in items],
-        [i.json_text() for i in items], [i.key_id for i in items], [i.sender_ip for i in items],
-    )
-    return {r[0] for r in rows}
+    The others were seen before. The ids must be distinct; rows get ids in the given order.
+
+    Two batches holding the same ids in another order can deadlock on the unique index
+    (PostgreSQL then aborts one statement whole): that one is simply run again."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            rows = await conn.fetch(
+                "INSERT INTO inbox_activities (activity_id, actor_id, type, body, key_id, sender_ip)"
+                " SELECT a, b, t, j::jsonb, k, ip FROM unnest($1::text[], $2::text[], $3::text[],"
+                " $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(a, b, t, j, k, ip, n)"
+                " ORDER BY n ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id",
+                [i.activity_id for i in items], [i.actor_id for i in items], [i.type for i in items],
+                [i.json_text() for i in items], [i.key_id for i in items],
+                [i.sender_ip for i in items],
+            )
+        except asyncpg.TransactionRollbackError:  # deadlock or serialization failure
+            if attempt == DEADLOCK_RETRIES or conn.is_in_transaction():
+                raise
+            continue
+        return {r[0] for r in rows}
+    raise AssertionError("unreachable")
 
 
 def refused_by_value(exc: BaseException) -> bool:
