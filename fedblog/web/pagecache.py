@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 MAX_BYTES = 32 * 1024 * 1024
 MAX_THREADS = 20_000
+MAX_LISTINGS = 256
 
 
 def _templates_version() -> str:
@@ -94,11 +95,14 @@ class PageCache:
     _bytes: int = 0
     hits: int = 0
     renders: int = 0
+    # The front and tag pages (rendered bytes by path and query), dropped on any notification.
+    _listings: dict[str, bytes] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ invalidation
 
     def notified(self, payload: str) -> None:
         self._seq += 1
+        self._listings.clear()  # the front and tag pages show every post's counts
         if payload == "*":
             self._site_notified = self._seq
             self._site = None
@@ -120,12 +124,28 @@ class PageCache:
         self._site_notified = self._seq
         self._site = None
         self._threads.clear()
+        self._listings.clear()
 
     def reset(self, *, live: bool) -> None:
         """Drop everything (the listener went down, or just came up)."""
         self.notified("*")
         self._notified.clear()
         self.live = live
+
+    # ------------------------------------------------------------------ listings
+
+    @property
+    def seq(self) -> int:
+        """Take before loading a listing; hand back to keep_listing."""
+        return self._seq
+
+    def listing(self, key: str) -> bytes | None:
+        return self._listings.get(key) if self.live else None
+
+    def keep_listing(self, key: str, since: int, body: bytes) -> None:
+        """Kept unless a notification came while it was loaded (or nothing listens)."""
+        if self.live and self._seq == since and len(self._listings) < MAX_LISTINGS:
+            self._listings[key] = body
 
     def _clear_pages(self) -> None:
         self._pages.clear()

@@ -293,9 +293,22 @@ def _before(request: Request) -> int | None:
 
 
 async def home(request: Request) -> Response:
+    """The front page and tag pages: from memory until any post, its counts, the settings or
+    the blocks change (NOTIFY), else rendered and kept."""
+    cache = page_cache(request)
+    before, tag = _before(request), request.path_params.get("tag")
+    key = f"{tag or ''}|{before or ''}"
+    body = cache.listing(key)
+    if body is None:
+        since = cache.seq
+        body = await render_home(request, before, tag)
+        cache.keep_listing(key, since, body)
+    return cached_response(request, body, HTML_TYPE, headers=PAGE_HEADERS)
+
+
+async def render_home(request: Request, before: int | None, tag: str | None) -> bytes:
     runtime = services(request).runtime
     urls = runtime.urls
-    before, tag = _before(request), request.path_params.get("tag")
     async with runtime.db.connection() as conn:
         settings = await settings_store.get_settings(conn)
         posts = await posts_store.list_live(conn, limit=PAGE_SIZE, before_id=before, tag=tag)
@@ -311,8 +324,10 @@ async def home(request: Request) -> Response:
                     url=urls.tag(tag) if tag else urls.home, as2_url=urls.actor,
                     locale=LANGUAGES[language].locale, feeds=feeds)
     older = posts[-1].id if len(posts) == PAGE_SIZE else None
-    return render(request, "home.html", page_lang=language, settings=settings, posts=posts,
-                  stats=stats, older=older, tag=tag, paged=before is not None, meta=meta)
+    return TEMPLATES.get_template("home.html").render(
+        urls=urls, handle=handle_of(runtime), page_lang=language, t=labels(language),
+        settings=settings, posts=posts, stats=stats, older=older, tag=tag,
+        paged=before is not None, meta=meta).encode()
 
 
 # ----------------------------------------------------------------------------- post page
