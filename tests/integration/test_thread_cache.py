@@ -280,27 +280,26 @@ async def test_the_page_shows_absolute_times_and_no_recursion_limit(database_url
 async def test_front_and_tag_pages_from_memory_follow_new_posts_in_every_process(
     database_url: str,
 ) -> None:
-    async with BlogServer(database_url, run_workers=False) as blog:
-        async with _twin(blog, database_url) as other:
-            await _live(blog, other)
-            await blog.post("Första inlägget. #höst", title="Ett")
-            for server in (blog, other):
-                for path in ("/", "/tags/höst"):
-                    first = await server.api.get(path, headers=HTML)
-                    assert first.status_code == 200 and "Ett" in first.text
-            served = _cache(other).listing("|")
-            assert served is not None and b"Ett" in served  # kept in memory
-            # A post made through one process shows on the other's front and tag pages
-            await blog.post("Andra inlägget. #höst", title="Två")
+    async with BlogServer(database_url, run_workers=False) as blog, _twin(blog, database_url) as other:
+        await _live(blog, other)
+        await blog.post("Första inlägget. #höst", title="Ett")
+        for server in (blog, other):
             for path in ("/", "/tags/höst"):
-                for _ in range(100):
-                    page = await other.api.get(path, headers=HTML)
-                    if "Två" in page.text:
-                        break
-                    await asyncio.sleep(0.01)
-                assert "Två" in page.text, path
-            # and at once on the process that made it (read your writes)
-            edited = await blog.api.get("/", headers=HTML)
-            assert "Två" in edited.text
-            etag = edited.headers["etag"]
-            assert (await blog.api.get("/", headers={**HTML, "If-None-Match": etag})).status_code == 304
+                first = await server.api.get(path, headers=HTML)
+                assert first.status_code == 200 and "Ett" in first.text
+        served = _cache(other).listing("|")
+        assert served is not None and b"Ett" in served  # kept in memory
+        # A post made through one process shows on the other's front and tag pages
+        await blog.post("Andra inlägget. #höst", title="Två")
+        for path in ("/", "/tags/höst"):
+            for _ in range(100):
+                page = await other.api.get(path, headers=HTML)
+                if "Två" in page.text:
+                    break
+                await asyncio.sleep(0.01)
+            assert "Två" in page.text, path
+        # and at once on the process that made it (read your writes)
+        edited = await blog.api.get("/", headers=HTML)
+        assert "Två" in edited.text
+        etag = edited.headers["etag"]
+        assert (await blog.api.get("/", headers={**HTML, "If-None-Match": etag})).status_code == 304
