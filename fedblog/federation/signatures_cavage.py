@@ -94,7 +94,10 @@ def _split_params(value: str) -> dict[str, str]:
         if name in params:
             raise fail(Reason.MALFORMED_SIGNATURE, f"the {name} parameter is repeated")
         quoted = match.group(2)
-        params[name] = _ESCAPE.sub(r"\1", quoted) if quoted is not None else match.group(3)
+        if quoted is None:
+            params[name] = match.group(3)
+        else:
+            params[name] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
         pos = match.end()
         if pos == len(text):
             return params

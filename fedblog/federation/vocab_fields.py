@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,6 +114,11 @@ def _url_problem(value: Any) -> str | None:
     """Why ``value`` is not an acceptable absolute http(s) URL, or None when it is."""
     if not isinstance(value, str):
         return f"expected a URL string, got {_kind(value)}"
+    return _string_url_problem(value)
+
+
+@lru_cache(maxsize=8192)  # actors, keys, audiences and parents repeat from one activity to the next
+def _string_url_problem(value: str) -> str | None:
     if len(value) > MAX_URL_LENGTH:
         return f"URL longer than {MAX_URL_LENGTH} characters"
     if _BAD_URL_CHARS.search(value):
