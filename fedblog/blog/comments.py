@@ -13,7 +13,6 @@ from fedblog.models import Comment
 from fedblog.outbox import as2, publish
 from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
-from fedblog.storage import followers as followers_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
 from fedblog.storage.comments import NewComment
@@ -92,13 +91,10 @@ class CommentService:
     async def decide(self, conn: Connection, actor_id: str, text: str) -> Decision:
         settings = await settings_store.get_settings(conn)
         rules = [Rule(**r) for r in await comments_store.rules(conn)]
-        follower = await followers_store.get(conn, actor_id)
-        commenter = Commenter(
-            is_follower=follower is not None and follower.state == "accepted",
-            has_approved_comment=await comments_store.has_approved_from(conn, actor_id),
-        )
-        recent = await comments_store.count_recent_by_actor(conn, actor_id, 3600)
-        if recent >= settings.comments_per_actor_per_hour:
+        facts = await comments_store.commenter_facts(conn, actor_id, 3600)
+        commenter = Commenter(is_follower=facts.is_follower,
+                              has_approved_comment=facts.has_approved_comment)
+        if facts.recent_comments >= settings.comments_per_actor_per_hour:
             return Decision("spam", "rate", f"more than {settings.comments_per_actor_per_hour}"
                                             " comments in an hour")
         return initial_state(settings.moderation_policy, rules, text, commenter)

@@ -201,12 +201,6 @@ async def count_approved(conn: Connection, post_id: int,
         " AND parent_comment_id IS NOT DISTINCT FROM $2", post_id, parent_comment_id))
 
 
-async def has_approved_from(conn: Connection, actor_id: str) -> bool:
-    return bool(await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM comments WHERE actor_id = $1 AND state = 'approved')",
-        actor_id))
-
-
 async def by_actor(conn: Connection, actor_id: str, states: tuple[str, ...]) -> list[Comment]:
     rows = await conn.fetch(
         f"SELECT {COLUMNS} FROM comments WHERE actor_id = $1 AND state = ANY($2::text[])"
@@ -232,10 +226,22 @@ async def delete_rule(conn: Connection, rule_id: int) -> bool:
     return bool(status.endswith(" 1"))
 
 
-async def count_recent_by_actor(conn: Connection, actor_id: str, seconds: int) -> int:
-    return int(await conn.fetchval(
-        "SELECT count(*) FROM comments WHERE actor_id = $1"
-        " AND received_at > now() - make_interval(secs => $2)", actor_id, seconds))
+@dataclass(frozen=True)
+class CommenterFacts:
+    """What the moderation policy asks about a commenter, read in one round trip."""
+
+    is_follower: bool
+    has_approved_comment: bool
+    recent_comments: int
+
+
+async def commenter_facts(conn: Connection, actor_id: str, recent_seconds: int) -> CommenterFacts:
+    row = await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM followers WHERE actor_id = $1 AND state = 'accepted'),"
+        " EXISTS (SELECT 1 FROM comments WHERE actor_id = $1 AND state = 'approved'),"
+        " (SELECT count(*) FROM comments WHERE actor_id = $1"
+        "  AND received_at > now() - make_interval(secs => $2))", actor_id, recent_seconds)
+    return CommenterFacts(bool(row[0]), bool(row[1]), int(row[2]))
 
 
 async def thread_changed_at(conn: Connection, post_id: int, post_url: str) -> datetime:
