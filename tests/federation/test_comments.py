@@ -246,3 +246,35 @@ async def test_reply_to_an_unknown_parent_fetches_the_parent_within_the_thread(
                               stray["id"], expect="ignored")
         async with blog.services.runtime.db.connection() as conn:
             assert await conn.fetchval("SELECT count(*) FROM comments") == 2
+
+
+async def test_moderation_policies_ask_about_the_commenter(database_url: str) -> None:
+    """known_commenters approves who has an approved comment, followers approves accepted
+    followers, and the hourly cap marks the rest as spam, whatever the policy."""
+    async with BlogServer(database_url) as blog, Peer(name="people") as people:
+        post = await blog.post("Policyfrågor", title="Policy")
+        fan, newcomer, regular = (people.add_actor(n) for n in ("fan", "newcomer", "regular"))
+        await fan.post(blog.inbox, fan.follow(blog.actor))
+        await people.wait_for("Accept")
+
+        async def reply_state(actor: PeerActor, text: str, expect: str) -> None:
+            create = await _reply(actor, blog, post["ap_id"], text)
+            await _wait_comment(blog, create["object"]["id"], expect)
+
+        # Held by default; the author approves one of the regular's comments
+        await reply_state(regular, "Första gången.", "pending")
+        [first] = [c for c in await _comments(blog) if c["actor_id"] == regular.id]
+        assert (await blog.api.post(f"/api/v1/comments/{first['id']}/approve")).status_code == 200
+
+        await blog.api.patch("/api/v1/settings", json={"moderation_policy": "known_commenters"})
+        await reply_state(regular, "Igen!", "approved")
+        await reply_state(newcomer, "Hej, ny här.", "pending")
+        await reply_state(fan, "Jag följer bloggen.", "pending")
+
+        await blog.api.patch("/api/v1/settings", json={"moderation_policy": "followers"})
+        await reply_state(fan, "Nu räknas det.", "approved")
+        await reply_state(newcomer, "Fortfarande ny.", "pending")
+
+        # The hourly cap counts every comment the actor sent, whatever its state
+        await blog.api.patch("/api/v1/settings", json={"comments_per_actor_per_hour": 2})
+        await reply_state(fan, "En till från mig.", "spam")
