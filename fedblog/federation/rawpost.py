@@ -40,19 +40,19 @@ class RawPostError(Exception):
 
 
 class ConnectError(RawPostError):
-    pass
+    """No connection: refused, unreachable, forbidden, timed out, or the client is closed."""
 
 
 class WriteError(RawPostError):
-    pass
+    """The request could not be sent whole."""
 
 
 class ReadError(RawPostError):
-    pass
+    """The answer broke off or never came."""
 
 
 class RemoteProtocolError(RawPostError):
-    pass
+    """Not HTTP/1.1 as it must be: a header that cannot be sent, or an answer that cannot be read."""
 
 
 class _Stale(ReadError):

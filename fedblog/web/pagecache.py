@@ -12,6 +12,7 @@ been missed meanwhile), and a load that a notification overtook is used once but
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
@@ -240,20 +241,20 @@ async def watch_pages(cache: PageCache, stop: asyncio.Event, *, interval: float 
                     cache.db, cache.notified, lambda: cache.reset(live=False)) as check:
                 cache.reset(live=True)
                 while not stop.is_set():
-                    try:
-                        await asyncio.wait_for(stop.wait(), timeout=interval)
-                    except TimeoutError:
-                        pass
+                    await _pause(stop, interval)
                     await check()
         except Exception as exc:  # noqa: BLE001 -- the database may be restarting
             log.warning("page cache paused: %s: %s", type(exc).__name__, exc)
             cache.reset(live=False)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+            await _pause(stop, interval)
         finally:
             cache.reset(live=False)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if told to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
