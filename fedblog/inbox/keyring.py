@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from fedblog.federation.signatures import SignatureError, load_public_key_pem
 from fedblog.federation.vocab import Actor, VocabError, host_of, parse_actor
 from fedblog.models import RemoteActor
 from fedblog.runtime import Runtime
+from fedblog.singleflight import SingleFlight
 from fedblog.storage import actors as actors_store
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Keyring:
         self.capacity = capacity
         self.refresh_interval = refresh_interval
         self._memory: OrderedDict[str, ResolvedKey] = OrderedDict()
-        self._fetching: dict[str, asyncio.Future[ResolvedKey]] = {}
+        self._fetching: SingleFlight[str, ResolvedKey] = SingleFlight()
 
     def _remember(self, key: ResolvedKey) -> ResolvedKey:
         self._memory[key.key_id] = key
@@ -97,25 +97,7 @@ class Keyring:
 
     async def _fetch_once(self, key_id: str) -> ResolvedKey:
         """Concurrent requests signed with the same unknown key share one fetch."""
-        running = self._fetching.get(key_id)
-        if running is not None:
-            return await asyncio.shield(running)
-        future: asyncio.Future[ResolvedKey] = asyncio.get_running_loop().create_future()
-        self._fetching[key_id] = future
-        try:
-            key = await self._fetch(key_id)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here, so an unshared failure is not logged as lost
-            raise
-        else:
-            future.set_result(key)
-            return key
-        finally:
-            del self._fetching[key_id]
+        return await self._fetching.run(key_id, lambda: self._fetch(key_id))
 
     async def _from_database(self, key_id: str) -> ResolvedKey | None:
         async with self.runtime.db.connection() as conn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import weakref
@@ -14,6 +13,7 @@ from fedblog.federation.vocab import Activity, Note, VocabError, host_of, parse_
 from fedblog.inbox.context import HandlerContext, Rejected, Result, RetryLater
 from fedblog.inbox.keyring import ActorUnavailable
 from fedblog.runtime import Runtime
+from fedblog.singleflight import SingleFlight
 from fedblog.storage.db import Database
 from fedblog.urls import Urls
 
@@ -35,7 +35,7 @@ class ParentCache:
         self.capacity = capacity
         self.ttl = ttl
         self._known: OrderedDict[str, tuple[float, Parent]] = OrderedDict()
-        self._asking: dict[str, asyncio.Future[Parent | None]] = {}
+        self._asking: SingleFlight[str, Parent | None] = SingleFlight()
 
     async def resolve(self, in_reply_to: str) -> Parent | None:
         known = self._known.get(in_reply_to)
@@ -43,29 +43,17 @@ class ParentCache:
             if known[0] > time.monotonic():
                 return known[1]
             del self._known[in_reply_to]
-        asking = self._asking.get(in_reply_to)
-        if asking is not None:  # replies to the same parent arriving together share one query
-            return await asyncio.shield(asking)
-        future: asyncio.Future[Parent | None] = asyncio.get_running_loop().create_future()
-        self._asking[in_reply_to] = future
-        try:
-            async with self.db.connection() as conn:
-                parent = await resolve_parent(conn, self.urls, in_reply_to)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here, so an unshared failure is not logged as lost
-            raise
-        finally:
-            del self._asking[in_reply_to]
-        future.set_result(parent)
+        # replies to the same parent arriving together share one query
+        parent = await self._asking.run(in_reply_to, lambda: self._from_database(in_reply_to))
         if parent is not None:
             self._known[in_reply_to] = (time.monotonic() + self.ttl, parent)
             while len(self._known) > self.capacity:
                 self._known.popitem(last=False)
         return parent
+
+    async def _from_database(self, in_reply_to: str) -> Parent | None:
+        async with self.db.connection() as conn:
+            return await resolve_parent(conn, self.urls, in_reply_to)
 
 
 # One cache per database pool, i.e. per running blog in this process.
