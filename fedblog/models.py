@@ -82,6 +82,26 @@ COMMENT_STATES = ("pending", "approved", "rejected", "spam", "removed", "deleted
 
 
 @dataclass(frozen=True)
+class MediaLink:
+    """An image, video or other file a commenter attached: a link with what it says about
+    itself. Readers see it through the blog (never hot-linked)."""
+
+    url: str
+    media_type: str | None = None
+    name: str | None = None          # alt text
+    kind: str = "Document"           # the AS2 type: Image, Video, Audio, Document
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None          # bytes, when the sender said
+
+
+@dataclass(frozen=True)
+class CustomEmoji:
+    shortcode: str                   # without the colons
+    icon_url: str
+
+
+@dataclass(frozen=True)
 class Comment:
     id: int
     ap_id: str
@@ -101,3 +121,7 @@ class Comment:
     updated_at: datetime | None
     approval_token: str | None
     has_ld_signature: bool
+    summary: str | None = None                 # the content warning, as sent
+    sensitive: bool = False
+    attachments: tuple[MediaLink, ...] = ()
+    emojis: tuple[CustomEmoji, ...] = ()

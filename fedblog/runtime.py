@@ -11,9 +11,9 @@ import httpx
 
 from fedblog.blog.blocklist import Blocklist
 from fedblog.config import Settings
-from fedblog.federation.pool import HostClients
 from fedblog.federation.client import ClientPolicy, FederationClient
 from fedblog.federation.keys import SigningKey, generate_rsa_pem, load_signing_key
+from fedblog.federation.pool import HostClients
 from fedblog.models import LocalKey
 from fedblog.outbox.retry import RetryPolicy
 from fedblog.storage import settings as settings_store

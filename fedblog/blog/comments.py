@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from fedblog.blog.html import html_to_text, render_post, sanitize_remote_html
 from fedblog.blog.moderation import Action, Commenter, Decision, Rule, initial_state, next_state
@@ -15,7 +16,8 @@ from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
-from fedblog.storage.comments import NewComment
+from fedblog.storage import inbox as inbox_store
+from fedblog.storage.comments import NewComment, SentExtras
 from fedblog.storage.db import Connection, Database
 from fedblog.urls import Urls
 
@@ -27,7 +29,8 @@ class CommentNotFound(LookupError):
 
 
 class ParentNotApproved(ValueError):
-    """The reply answers a comment that is not (or no longer) visible."""
+    """The comment answers a comment that is not (or no longer) visible: it can be neither
+    approved nor answered until that one is."""
 
 
 class NotAnAnswer(ValueError):
@@ -39,6 +42,7 @@ class Parent:
     post_id: int
     comment_id: int | None
     depth: int
+    state: str = "approved"     # the parent comment's state; a post counts as approved
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,17 @@ async def resolve_parent(conn: Connection, urls: Urls, in_reply_to: str) -> Pare
     parent = await comments_store.by_ap_id(conn, in_reply_to)
     if parent is None:
         return None
-    if parent.state != "approved":
-        raise ParentNotApproved(f"{in_reply_to} is a comment that is {parent.state}")
-    return Parent(parent.post_id, parent.id, min(parent.depth + 1, MAX_DEPTH))
+    return Parent(parent.post_id, parent.id, min(parent.depth + 1, MAX_DEPTH), parent.state)
+
+
+def _sent_media(note: Note) -> list[dict[str, Any]]:
+    return [{"url": a.url, "name": a.name, "media_type": a.media_type, "kind": a.type,
+             "width": a.width, "height": a.height, "size": a.size} for a in note.attachments]
+
+
+def _sent_emojis(note: Note) -> list[dict[str, str]]:
+    return [{"shortcode": e.shortcode, "icon_url": e.icon_url} for e in note.emojis
+            if e.shortcode and len(e.shortcode) <= 100]
 
 
 def _new_comment(note: Note, parent: Parent, state: str, reception: Reception) -> NewComment:
@@ -74,11 +86,10 @@ def _new_comment(note: Note, parent: Parent, state: str, reception: Reception) -
         markdown=None, language=note.language, url=note.url, summary=note.summary,
         mentions=[{"href": m.href, "name": m.name} for m in note.mentions],
         hashtags=[h.name for h in note.hashtags],
-        attachments=[{"url": a.url, "name": a.name, "media_type": a.media_type}
-                     for a in note.attachments],
-        published_at=note.published, raw_activity=reception.raw_activity,
-        has_ld_signature=reception.has_ld_signature, sender_ip=reception.sender_ip,
-        key_id=reception.key_id,
+        attachments=_sent_media(note), published_at=note.published,
+        raw_activity=reception.raw_activity, has_ld_signature=reception.has_ld_signature,
+        sender_ip=reception.sender_ip, key_id=reception.key_id, sensitive=note.sensitive,
+        emojis=_sent_emojis(note), updated_at=note.updated,
     )
 
 
@@ -101,12 +112,18 @@ class CommentService:
 
     async def store_reply(self, conn: Connection, note: Note, parent: Parent,
                           reception: Reception) -> Comment | None:
-        """Store a reply in the state the policy gives it; None if it was already stored."""
+        """Store a reply in the state the policy gives it (held, whatever the policy, while the
+        comment it answers is not visible); None if it was already stored. Replies that waited
+        in the inbox for this one to arrive are queued again."""
         draft = _new_comment(note, parent, "pending", reception)
         decision = await self.decide(conn, draft.actor_id, draft.content_text)
+        if parent.state != "approved" and decision.state == "approved":
+            decision = Decision("pending", "parent",
+                                f"held: it answers a comment that is {parent.state}")
         comment = await comments_store.insert(conn, _with_state(draft, decision.state))
         if comment is None:
             return None
+        await inbox_store.wake_waiting(conn, comment.ap_id)
         await comments_store.log_transition(conn, comment.id, None, decision.state,
                                             decision.decided_by, decision.reason)
         if comment.state == "approved":
@@ -125,6 +142,11 @@ class CommentService:
                     decided_by: str, reason: str | None,
                     reaches_blocked: bool = False) -> Comment:
         target = next_state(comment.state, action)
+        if target == "approved" and comment.parent_comment_id is not None:
+            parent = await comments_store.get(conn, comment.parent_comment_id)
+            if parent is not None and parent.state != "approved":
+                raise ParentNotApproved(f"the comment it answers is {parent.state}: approve "
+                                        f"that one first")
         was_visible = comment.state == "approved"
         token = secrets.token_urlsafe(16) if target == "approved" else None
         updated = await comments_store.set_state(conn, comment, target, decided_by=decided_by,
@@ -137,11 +159,8 @@ class CommentService:
         return updated
 
     async def _approved(self, conn: Connection, comment: Comment, raw: object) -> Comment:
-        token = secrets.token_urlsafe(16)
-        await conn.execute("UPDATE comments SET approval_token = $2 WHERE id = $1",
-                           comment.id, token)
-        approved = await comments_store.get(conn, comment.id)
-        assert approved is not None
+        approved = await comments_store.set_approval_token(conn, comment.id,
+                                                           secrets.token_urlsafe(16))
         await self._announce_approval(conn, approved, raw)
         return approved
 
@@ -241,9 +260,10 @@ class CommentService:
     # ---- what commenters do to their own comments
     async def remote_update(self, conn: Connection, comment: Comment, note: Note) -> Comment:
         html = sanitize_remote_html(note.content or next(iter(note.content_map.values()), ""))
+        extras = SentExtras(note.summary, note.sensitive, _sent_media(note), _sent_emojis(note))
         return await comments_store.edit(conn, comment, content_html=html,
                                          content_text=html_to_text(html), markdown=None,
-                                         updated_at=note.updated)
+                                         updated_at=note.updated, extras=extras)
 
     async def remote_delete(self, conn: Connection, comment: Comment, reason: str) -> Comment:
         return await comments_store.set_state(conn, comment, "deleted", decided_by="remote",

@@ -19,9 +19,44 @@ class ThreadNode:
         return self.number.count(".")
 
 
+def visible(approved: Iterable[Comment]) -> list[Comment]:
+    """The comments readers and other servers see, oldest first: approved ones whose every
+    ancestor is approved too. A comment under a held, rejected or removed parent stays out,
+    with all below it (listing it would make Mastodon fetch the refused parent back).
+    `approved` is every approved comment of one post, in any order."""
+    children: dict[int | None, list[Comment]] = {}
+    for comment in approved:
+        children.setdefault(comment.parent_comment_id, []).append(comment)
+    shown: list[Comment] = []
+    reach = list(children.get(None, ()))
+    while reach:
+        comment = reach.pop()
+        shown.append(comment)
+        reach.extend(children.get(comment.id, ()))
+    shown.sort(key=lambda c: c.id)
+    return shown
+
+
+def below(shown: Iterable[Comment], comment_id: int) -> list[Comment]:
+    """The comments among `shown` that answer `comment_id`, at any depth, oldest first (a
+    parent fetched late may have a larger id than its answers)."""
+    children: dict[int | None, list[Comment]] = {}
+    for comment in shown:
+        children.setdefault(comment.parent_comment_id, []).append(comment)
+    found: list[Comment] = []
+    reach = list(children.get(comment_id, ()))
+    while reach:
+        comment = reach.pop()
+        found.append(comment)
+        reach.extend(children.get(comment.id, ()))
+    found.sort(key=lambda c: c.id)
+    return found
+
+
 def build_thread(comments: Iterable[Comment]) -> list[ThreadNode]:
-    """Top-level comments in order, each with its answers; an answer whose parent is not shown
-    (held, removed) is shown at the top level rather than lost."""
+    """Top-level comments in order, each with its answers; an answer whose parent is not among
+    `comments` is shown at the top level rather than lost (callers pass `visible(...)`, where
+    that cannot happen)."""
     ordered = sorted(comments, key=lambda c: c.id)  # arrival order, as a blog shows comments
     shown = {c.id for c in ordered}
     roots: list[ThreadNode] = []

@@ -15,6 +15,7 @@ The implementation is split over ``vocab_fields`` (field readers and limits),
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,6 +98,7 @@ __all__ = [
     "PublicKey",
     "Tombstone",
     "VocabError",
+    "created_note",
     "host_of",
     "id_of",
     "is_http_url",
@@ -306,3 +308,15 @@ def parse_object(data: Any) -> APObject:
         kind = resolve_type(data, "", _PARSERS)
         raise VocabError(f"type: unsupported object type {kind!r}")
     return parser(data, "", 0)
+
+
+def created_note(activity: Activity) -> Note | None:
+    """The Note a Create carries, attributed as Mastodon attributes it: a Note without
+    `attributedTo` belongs to the activity's actor when both live on one host (Mastodon's
+    Create uses the activity's actor and only checks the object's host); None otherwise."""
+    note = activity.object
+    if not isinstance(note, Note):
+        return None
+    if note.attributed_to is None and host_of(note.id) == host_of(activity.actor):
+        return dataclasses.replace(note, attributed_to=activity.actor)
+    return note

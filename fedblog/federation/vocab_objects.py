@@ -102,6 +102,9 @@ class Attachment:
     media_type: str | None = None
     name: str | None = None  # alt text
     type: str = "Document"
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None  # bytes (Misskey, PeerTube and others say)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +243,16 @@ def _attachment(item: Any) -> Attachment | None:
         media_type=_soft_text(item.get("mediaType") or item.get("mimeType")),
         name=_soft_text(item.get("name"), MAX_TEXT_LENGTH),
         type=_soft_text(kind) or "Document",
+        width=_soft_int(item.get("width")),
+        height=_soft_int(item.get("height")),
+        size=_soft_int(item.get("size")),
     )
+
+
+def _soft_int(value: Any) -> int | None:
+    """A dimension or size: a non-negative integer below 2**31, else nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) \
+        and 0 <= value < 2**31 else None
 
 
 def parse_attachments(data: Mapping[str, Any], path: str) -> tuple[Attachment, ...]:

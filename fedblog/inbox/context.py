@@ -36,6 +36,15 @@ class AlreadyHandled(Exception):
     """Another worker finished this activity first (its lease had expired): roll back."""
 
 
+class WaitForObject(Exception):
+    """The activity needs an object that has not arrived (a reply's parent): park it until a
+    comment with that id is stored, then process it again."""
+
+    def __init__(self, object_id: str) -> None:
+        super().__init__(f"waiting for {object_id}")
+        self.object_id = object_id
+
+
 class RetryLater(Exception):
     """A passing failure (a remote fetch timed out): keep the activity and try again."""
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from fedblog.blog.comments import CommentService
 from fedblog.blog.quotes import QuoteService
 from fedblog.federation.vocab import Activity, Note, VocabError, parse_activity
 from fedblog.inbox import lanes
-from fedblog.inbox.context import AlreadyHandled, HandlerContext, Result, RetryLater
+from fedblog.inbox.context import (
+    AlreadyHandled,
+    HandlerContext,
+    Result,
+    RetryLater,
+    WaitForObject,
+)
 from fedblog.inbox.handlers import HANDLERS
 from fedblog.inbox.keyring import Keyring
 from fedblog.runtime import Runtime
@@ -19,6 +26,7 @@ from fedblog.storage.inbox import InboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+WAITING_SWEEP = 30.0     # seconds between looks for parked replies whose parent arrived
 
 
 class InboxProcessor:
@@ -35,6 +43,7 @@ class InboxProcessor:
         self.lease_seconds = lease_seconds
         self.idle_poll = idle_poll
         self._wake = asyncio.Event()
+        self._next_sweep = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -54,6 +63,9 @@ class InboxProcessor:
 
     async def run_once(self) -> int:
         async with self.runtime.db.connection() as conn:
+            if time.monotonic() >= self._next_sweep:
+                self._next_sweep = time.monotonic() + WAITING_SWEEP
+                await inbox_store.wake_arrived(conn)
             items = await inbox_store.claim(conn, limit=self.batch, lease_seconds=self.lease_seconds)
         parsed: list[tuple[InboxItem, Activity]] = []
         for item in items:
@@ -81,6 +93,10 @@ class InboxProcessor:
                 result = await handler(HandlerContext(self.runtime, self.keyring, self.comments,
                                                         self.quotes, item, activity))
         except AlreadyHandled:
+            return
+        except WaitForObject as exc:
+            async with self.runtime.db.connection() as conn:
+                await inbox_store.wait_for(conn, item.id, exc.object_id)
             return
         except RetryLater as exc:
             await self._retry_or_fail(item, str(exc))

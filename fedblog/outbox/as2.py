@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from fedblog import __version__
@@ -127,9 +128,33 @@ class Counts:
     shares: int = 0
 
 
-def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0,
+# Mastodon reads an embedded `replies` as it is (never fetching its id), stops paging once it
+# has a handful of items and reads about 500 in all: the whole visible thread goes on the first
+# page, embedded (see tests/federation/test_mastodon_conformance.py).
+FIRST_PAGE = 500
+
+
+def collection_page(collection_id: str, items: list[str], offset: int = 0) -> Document:
+    """The page of `items` (the whole collection) that starts at `offset`, FIRST_PAGE long."""
+    page_id = f"{collection_id}?page=true" + (f"&offset={offset}" if offset else "")
+    page: Document = {"id": page_id, "type": "OrderedCollectionPage", "partOf": collection_id,
+                      "orderedItems": items[offset:offset + FIRST_PAGE]}
+    if offset + FIRST_PAGE < len(items):
+        page["next"] = f"{collection_id}?page=true&offset={offset + FIRST_PAGE}"
+    return page
+
+
+def paged_collection(collection_id: str, items: list[str]) -> Document:
+    """An OrderedCollection with its first page embedded (no @context: add it to serve it)."""
+    return {"id": collection_id, "type": "OrderedCollection", "totalItems": len(items),
+            "first": collection_page(collection_id, items)}
+
+
+def note(post: Post, urls: Urls, *, likes_count: int = 0,
          shares_count: int = 0, moderation_policy: str = "hold",
-         quote_policy: str = "manual") -> Document:
+         quote_policy: str = "manual", replies: list[str] | None = None) -> Document:
+    """The post as a Note; `replies` (the visible thread's ids, parents before answers) goes
+    embedded as the first page of its `replies` collection."""
     post_url = urls.post(post.id)
     content = post.content_html
     document: Document = {
@@ -146,8 +171,7 @@ def note(post: Post, urls: Urls, *, replies_count: int = 0, likes_count: int = 0
         "tag": [
             {"type": "Hashtag", "href": urls.tag(tag), "name": f"#{tag}"} for tag in post.hashtags
         ],
-        "replies": {"id": urls.post_replies(post.id), "type": "OrderedCollection",
-                    "totalItems": replies_count},
+        "replies": paged_collection(urls.post_replies(post.id), replies or []),
         "likes": {"id": urls.post_likes(post.id), "type": "Collection", "totalItems": likes_count},
         "shares": {"id": urls.post_shares(post.id), "type": "Collection",
                    "totalItems": shares_count},
@@ -224,35 +248,48 @@ def nodeinfo(urls: Urls, *, users: int, posts: int, open_registrations: bool = F
     }
 
 
+def mention_first(html: str, commenter: RemoteActor | None) -> str:
+    """The answer's text as Mastodon writes a reply: the commenter's @handle leads it."""
+    if commenter is None:
+        return html
+    name = escape(commenter.preferred_username or "?")
+    link = (f'<span class="h-card" translate="no"><a href="{escape(commenter.url or commenter.id)}"'
+            f' class="u-url mention">@<span>{name}</span></a></span> ')
+    if html.startswith("<p>"):
+        return "<p>" + link + html[len("<p>"):]
+    return f"<p>{link.rstrip()}</p>{html}"
+
+
 def answer_note(comment: Comment, urls: Urls, *, commenter: RemoteActor | None,
-                counts: Counts = Counts()) -> Document:
-    """The author's answer to a comment: a Note from the blog, addressed to the commenter too."""
+                counts: Counts = Counts(), replies: list[str] | None = None) -> Document:
+    """The author's answer to a comment: a Note from the blog, addressed to the commenter too,
+    their @handle leading the text; `replies` the visible comments below it."""
     cc = [urls.followers]
     tags: list[Any] = []
     if commenter is not None:
         cc.append(commenter.id)
         tags.append({"type": "Mention", "href": commenter.id, "name": commenter.handle})
+    content = mention_first(comment.content_html, commenter)
     document: Document = {
         "id": comment.ap_id,
         "type": "Note",
         "url": comment.url or comment.ap_id,
         "attributedTo": urls.actor,
         "inReplyTo": comment.in_reply_to,
-        "content": comment.content_html,
+        "content": content,
         "published": iso(comment.published_at),
         "to": [PUBLIC],
         "cc": cc,
         "tag": tags,
         "context": urls.post_context(comment.post_id),
-        "replies": {"id": f"{comment.ap_id}/replies", "type": "OrderedCollection",
-                    "totalItems": counts.replies},
+        "replies": paged_collection(f"{comment.ap_id}/replies", replies or []),
         "likes": {"id": f"{comment.ap_id}/likes", "type": "Collection",
                   "totalItems": counts.likes},
         "shares": {"id": f"{comment.ap_id}/shares", "type": "Collection",
                    "totalItems": counts.shares},
     }
     if comment.language:
-        document["contentMap"] = {comment.language: comment.content_html}
+        document["contentMap"] = {comment.language: content}
     if comment.updated_at is not None:
         document["updated"] = iso(comment.updated_at)
     return document

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fedblog.models import Comment, RemoteActor
+from fedblog.models import Comment, CustomEmoji, MediaLink, RemoteActor
 from fedblog.storage.db import Connection, Record
 
 COLUMNS = (
     "id, ap_id, post_id, parent_comment_id, in_reply_to, depth, actor_id, is_author, state,"
     " content_html, content_text, markdown, language, url, published_at, updated_at,"
-    " approval_token, has_ld_signature"
+    " approval_token, has_ld_signature, summary, sensitive, attachments, emojis"
 )
 
 
@@ -34,12 +34,15 @@ class NewComment:
     summary: str | None
     mentions: list[dict[str, str | None]]
     hashtags: list[str]
-    attachments: list[dict[str, str | None]]
+    attachments: list[dict[str, Any]]
     published_at: datetime | None
     raw_activity: Any
     has_ld_signature: bool
     sender_ip: str | None
     key_id: str | None
+    sensitive: bool = False
+    emojis: list[dict[str, str]] = field(default_factory=list)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,25 @@ class CommentDetail:
 COLUMN_NAMES = tuple(COLUMNS.split(", "))
 
 
+_PLAIN = len(COLUMN_NAMES) - 2      # the last two columns are jsonb lists
+
+
+def _media(item: dict[str, Any]) -> MediaLink:
+    return MediaLink(url=item["url"], media_type=item.get("media_type"), name=item.get("name"),
+                     kind=item.get("kind") or "Document", width=item.get("width"),
+                     height=item.get("height"), size=item.get("size"))
+
+
+def _from_values(values: Any) -> Comment:
+    """A Comment from a row's COLUMNS, in order (attachments and emojis become typed)."""
+    attachments, emojis = values[_PLAIN], values[_PLAIN + 1]
+    media = tuple(_media(a) for a in attachments) if attachments else ()
+    emoji = tuple(CustomEmoji(e["shortcode"], e["icon_url"]) for e in emojis) if emojis else ()
+    return Comment(*(*values[:_PLAIN], media, emoji))
+
+
 def _comment(row: Record) -> Comment:
-    return Comment(*(row[name] for name in COLUMN_NAMES))
+    return _from_values(tuple(row[:len(COLUMN_NAMES)]))
 
 
 async def insert(conn: Connection, new: NewComment) -> Comment | None:
@@ -66,13 +86,15 @@ async def insert(conn: Connection, new: NewComment) -> Comment | None:
         f"INSERT INTO comments (ap_id, post_id, parent_comment_id, in_reply_to, depth, actor_id,"
         f" is_author, state, content_html, content_text, markdown, language, url, summary,"
         f" mentions, hashtags, attachments, published_at, raw_activity, has_ld_signature,"
-        f" sender_ip, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        f" $14, $15, $16, $17, coalesce($18, now()), $19, $20, $21, $22)"
+        f" sender_ip, key_id, sensitive, emojis, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        f" $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, coalesce($18, now()), $19, $20, $21,"
+        f" $22, $23, $24, $25)"
         f" ON CONFLICT (ap_id) DO NOTHING RETURNING {COLUMNS}",
         new.ap_id, new.post_id, new.parent_comment_id, new.in_reply_to, new.depth, new.actor_id,
         new.is_author, new.state, new.content_html, new.content_text, new.markdown, new.language,
         new.url, new.summary, new.mentions, new.hashtags, new.attachments, new.published_at,
-        new.raw_activity, new.has_ld_signature, new.sender_ip, new.key_id,
+        new.raw_activity, new.has_ld_signature, new.sender_ip, new.key_id, new.sensitive,
+        new.emojis, new.updated_at,
     )
     return _comment(row) if row else None
 
@@ -120,6 +142,13 @@ async def set_state(conn: Connection, comment: Comment, to_state: str, *, decide
     return _comment(row)
 
 
+async def set_approval_token(conn: Connection, comment_id: int, token: str) -> Comment:
+    row = await conn.fetchrow(
+        f"UPDATE comments SET approval_token = $2 WHERE id = $1 RETURNING {COLUMNS}",
+        comment_id, token)
+    return _comment(row)
+
+
 async def log_transition(conn: Connection, comment_id: int, from_state: str | None,
                          to_state: str, decided_by: str, reason: str | None) -> None:
     await conn.execute(
@@ -145,14 +174,30 @@ async def versions(conn: Connection, comment_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class SentExtras:
+    """What a remote edit may change beside the text (None: the author's answers keep theirs)."""
+
+    summary: str | None
+    sensitive: bool
+    attachments: list[dict[str, Any]]
+    emojis: list[dict[str, str]]
+
+
 async def edit(conn: Connection, comment: Comment, *, content_html: str, content_text: str,
-               markdown: str | None, updated_at: datetime | None) -> Comment:
+               markdown: str | None, updated_at: datetime | None,
+               extras: SentExtras | None = None) -> Comment:
     """Replace the text, keeping the previous version."""
     await conn.execute(
         "INSERT INTO comment_versions (comment_id, content_html, content_text, updated_at)"
         " VALUES ($1, $2, $3, $4)",
         comment.id, comment.content_html, comment.content_text, comment.updated_at,
     )
+    if extras is not None:
+        await conn.execute(
+            "UPDATE comments SET summary = $2, sensitive = $3, attachments = $4, emojis = $5"
+            " WHERE id = $1", comment.id, extras.summary, extras.sensitive, extras.attachments,
+            extras.emojis)
     row = await conn.fetchrow(
         f"UPDATE comments SET content_html = $2, content_text = $3, markdown = $4,"
         f" updated_at = coalesce($5, now()) WHERE id = $1 RETURNING {COLUMNS}",
@@ -271,7 +316,7 @@ async def approved_thread_with_actors(conn: Connection, post_id: int
     comments = []
     actors: dict[str, RemoteActor] = {}
     for row in rows:
-        comments.append(Comment(*row[:_WIDTH]))
+        comments.append(_from_values(row[:_WIDTH]))
         actor_id = row[_WIDTH]
         if actor_id is not None and actor_id not in actors:
             actors[actor_id] = RemoteActor(*row[_WIDTH:])

@@ -119,6 +119,38 @@ async def release(conn: Connection, item_id: int, error: str, retry_in: float) -
     )
 
 
+async def wait_for(conn: Connection, item_id: int, object_id: str) -> bool:
+    """Park the item until a comment with `object_id` is stored (see wake_waiting); False, and
+    the item is left to be claimed again at once, when that comment exists already."""
+    status = await conn.execute(
+        "UPDATE inbox_activities SET state = 'waiting', waiting_for = $2, processed_at = now(),"
+        " locked_until = NULL, error = NULL WHERE id = $1 AND state = 'received'"
+        " AND NOT EXISTS (SELECT 1 FROM comments WHERE ap_id = $2)",
+        item_id, object_id)
+    if status.endswith(" 1"):
+        return True
+    await conn.execute("UPDATE inbox_activities SET locked_until = NULL WHERE id = $1", item_id)
+    return False
+
+
+async def wake_waiting(conn: Connection, object_id: str) -> int:
+    """Queue again the items that waited for `object_id`; how many there were."""
+    status = await conn.execute(
+        "UPDATE inbox_activities SET state = 'received', waiting_for = NULL, attempts = 0,"
+        " processed_at = NULL WHERE state = 'waiting' AND waiting_for = $1", object_id)
+    return int(status.split()[-1])
+
+
+async def wake_arrived(conn: Connection) -> int:
+    """Queue again waiting items whose object is stored by now (closes the race of a parent
+    stored while its answer was being parked)."""
+    status = await conn.execute(
+        "UPDATE inbox_activities i SET state = 'received', waiting_for = NULL, attempts = 0,"
+        " processed_at = NULL WHERE i.state = 'waiting'"
+        " AND EXISTS (SELECT 1 FROM comments c WHERE c.ap_id = i.waiting_for)")
+    return int(status.split()[-1])
+
+
 async def count_by_state(conn: Connection) -> dict[str, int]:
     rows = await conn.fetch("SELECT state, count(*) AS n FROM inbox_activities GROUP BY state")
     return {r["state"]: int(r["n"]) for r in rows}

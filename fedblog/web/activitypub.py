@@ -6,18 +6,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fedblog.models import Post
+from fedblog.blog.conversation import COLLECTIONS
 from fedblog.outbox import as2
-from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
 from fedblog.storage import followers as followers_store
 from fedblog.storage import outbox as outbox_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import quotes as quotes_store
-from fedblog.storage import reactions as reactions_store
 from fedblog.storage import settings as settings_store
-from fedblog.storage.db import Connection
-from fedblog.urls import Urls
 from fedblog.web import pages
 from fedblog.web.responses import as2_response, json_error, services, wants_as2
 
@@ -83,103 +79,63 @@ async def following(request: Request) -> Response:
     return as2_response(as2.ordered_collection(urls.following, 0, None))
 
 
-async def _note_document(conn: Connection, urls: Urls, post: Post) -> as2.Document:
-    settings = await settings_store.get_settings(conn)
-    reactions = await reactions_store.counts(conn, urls.post(post.id))
-    replies = await comments_store.count_approved(conn, post.id, None, direct=True)
-    return as2.note(post, urls, replies_count=replies, likes_count=reactions["like"],
-                    shares_count=reactions["announce"],
-                    moderation_policy=settings.moderation_policy,
-                    quote_policy=settings.quote_policy)
+def _offset(request: Request) -> int:
+    return min(_int_param(request, "offset") or 0, 10**9)
 
 
 async def post(request: Request) -> Response:
-    runtime = services(request).runtime
+    blog = services(request)
+    runtime = blog.runtime
     post_id: int = request.path_params["id"]
     async with runtime.db.connection() as conn:
         found = await posts_store.get(conn, post_id)
-        if found is None:
-            return json_error(404, "no such post") if wants_as2(request) else pages.not_found(request)
-        if found.deleted_at is not None:
-            tomb = as2.tombstone(runtime.urls.post(found.id), found.deleted_at)
-            if wants_as2(request):
-                return as2_response(as2.with_context(tomb), status=410)
-            return pages.gone(request)
+    if found is None:
+        return json_error(404, "no such post") if wants_as2(request) else pages.not_found(request)
+    if found.deleted_at is not None:
+        tomb = as2.tombstone(runtime.urls.post(found.id), found.deleted_at)
         if wants_as2(request):
-            return as2_response(as2.with_context(await _note_document(conn, runtime.urls, found)))
+            return as2_response(as2.with_context(tomb), status=410)
+        return pages.gone(request)
+    if wants_as2(request):
+        return as2_response(as2.with_context(await blog.conversations.post_note(found)))
     return await pages.post_page(request, found)
 
 
-def _paged(request: Request, collection_id: str, total: int, items: list[str],
-           after: int, last_id: int | None) -> Response:
-    """A collection paged by comment id; the first page is embedded, as Mastodon expects."""
-    next_page = (f"{collection_id}?page=true&min_id={last_id}"
-                 if last_id is not None and len(items) >= PAGE_SIZE else None)
-    page_id = f"{collection_id}?page=true" + (f"&min_id={after}" if after else "")
-    if "page" in request.query_params:
-        return as2_response(as2.ordered_page(page_id, collection_id, items, next_page))
-    first = as2.ordered_page(page_id, collection_id, items, next_page)
-    first.pop("@context")
-    document = as2.ordered_collection(collection_id, total, None)
-    document["first"] = first
-    return as2_response(document)
-
-
 async def post_collection(request: Request) -> Response:
-    """replies (approved direct replies), context (the whole thread), likes and shares."""
-    runtime = services(request).runtime
-    urls = runtime.urls
-    post_id: int = request.path_params["id"]
+    """replies (the whole visible thread), context (the post, then the thread), likes, shares."""
     kind: str = request.path_params["kind"]
-    if kind not in ("replies", "likes", "shares", "context"):
+    if kind not in COLLECTIONS:
         return json_error(404, "no such collection")
-    collection_id = f"{urls.post(post_id)}/{kind}"
-    async with runtime.db.connection() as conn:
-        found = await posts_store.get(conn, post_id)
-        if found is None or found.deleted_at is not None:
-            return json_error(404, "no such post")
-        if kind in ("likes", "shares"):
-            reaction = "like" if kind == "likes" else "announce"
-            actors = await reactions_store.actors(conn, urls.post(post_id), reaction)
-            counts = await reactions_store.counts(conn, urls.post(post_id))
-            document = as2.ordered_collection(collection_id, counts[reaction], None)
-            document["type"] = "Collection"
-            document["items"] = actors
-            return as2_response(document)
-        after = _int_param(request, "min_id") or 0
-        if kind == "replies":
-            rows = await comments_store.approved_direct_replies(
-                conn, post_id, None, limit=PAGE_SIZE, after_id=after)
-            total = await comments_store.count_approved(conn, post_id, None, direct=True)
-        else:
-            rows = [c for c in await comments_store.approved_thread(conn, post_id) if c.id > after]
-            rows = rows[:PAGE_SIZE]
-            total = await comments_store.count_approved(conn, post_id)
-    items = [c.ap_id for c in rows]
-    if kind == "context" and after == 0:
-        items = [urls.post(post_id), *items]
-    return _paged(request, collection_id, total, items, after, rows[-1].id if rows else None)
+    served = await services(request).conversations.post_collection(
+        request.path_params["id"], kind, page="page" in request.query_params,
+        offset=_offset(request))
+    if served is None:
+        return json_error(404, "no such post")
+    return as2_response(served.document, status=served.status)
 
 
 async def comment(request: Request) -> Response:
-    """The author's answers are Notes of this blog and dereference here."""
-    runtime = services(request).runtime
-    async with runtime.db.connection() as conn:
-        found = await comments_store.get(conn, request.path_params["id"])
-        if found is None or not found.is_author:
-            return json_error(404, "no such comment")
-        if found.state == "deleted":
-            tomb = as2.tombstone(found.ap_id, found.updated_at or found.published_at)
-            return as2_response(as2.with_context(tomb), status=410)
-        parent = (await comments_store.get(conn, found.parent_comment_id)
-                  if found.parent_comment_id else None)
-        commenter = await actors_store.get(conn, parent.actor_id) if parent else None
-        counts = await reactions_store.counts(conn, found.ap_id)
-    note = as2.answer_note(found, runtime.urls, commenter=commenter,
-                           counts=as2.Counts(0, counts["like"], counts["announce"]))
+    """The author's answers are Notes of this blog and dereference here; a browser is sent to
+    any visible comment's place on its post's page."""
+    conversations = services(request).conversations
+    comment_id: int = request.path_params["id"]
     if not wants_as2(request):
-        return RedirectResponse(f"{runtime.urls.post(found.post_id)}#comment-{found.id}", 302)
-    return as2_response(as2.with_context(note))
+        anchor = await conversations.comment_anchor(comment_id)
+        return RedirectResponse(anchor, 302) if anchor else pages.not_found(request)
+    served = await conversations.answer(comment_id)
+    if served is None:
+        return json_error(404, "no such comment")
+    return as2_response(served.document, status=served.status)
+
+
+async def comment_collection(request: Request) -> Response:
+    """An answer's replies, likes and shares."""
+    served = await services(request).conversations.answer_collection(
+        request.path_params["id"], request.path_params["kind"],
+        page="page" in request.query_params, offset=_offset(request))
+    if served is None:
+        return json_error(404, "no such collection")
+    return as2_response(served.document, status=served.status)
 
 
 async def approval(request: Request) -> Response:
@@ -229,6 +185,7 @@ routes = [
     Route("/activities/{token:str}", activity),
     Route("/comments/{id:int}", comment),
     Route("/comments/{id:int}/activity", activity),
+    Route("/comments/{id:int}/{kind:str}", comment_collection),
     Route("/approvals/{token:str}", approval),
     Route("/quote-authorizations/{token:str}", quote_authorization),
 ]

@@ -111,11 +111,18 @@ async def test_threads_three_levels_deep_with_author_answer(database_url: str) -
         post = await blog.post("Tråd")
         level1 = await _reply(a, blog, post["ap_id"], "Ett")
         first = await _wait_comment(blog, level1["object"]["id"])
-        # A reply to a pending comment is refused, and stored nowhere
+        # A reply to a pending comment is taken and held with it (Mastodon never retries a
+        # 4xx: refusing would lose it); it cannot be approved before its parent
         early = b.create_note(in_reply_to=level1["object"]["id"], content="För tidigt")
-        refused = await b.post(blog.inbox, early)
-        assert refused.status_code == 403 and "pending" in refused.json()["error"]
+        taken = await b.post(blog.inbox, early)
+        assert taken.status_code == 202, taken.text
+        held = await _wait_comment(blog, early["object"]["id"])
+        assert held["parent_comment_id"] == first["id"]
+        too_soon = await blog.api.post(f"/api/v1/comments/{held['id']}/approve")
+        assert too_soon.status_code == 409 and "approve that one first" in too_soon.text
         await blog.api.post(f"/api/v1/comments/{first['id']}/approve")
+        assert (await blog.api.post(f"/api/v1/comments/{held['id']}/approve")).json()[
+            "state"] == "approved"
         level2 = await _reply(b, blog, level1["object"]["id"], "Två")
         second = await _wait_comment(blog, level2["object"]["id"])
         await blog.api.post(f"/api/v1/comments/{second['id']}/approve")

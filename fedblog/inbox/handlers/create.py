@@ -1,4 +1,5 @@
-"""Create: a reply to a post or an approved comment becomes a comment."""
+"""Create: a reply to a post or to any comment of the blog becomes a comment (held while the
+comment it answers is; parked until its parent arrives when that cannot be fetched yet)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ import time
 import weakref
 from collections import OrderedDict
 
-from fedblog.blog.comments import Parent, ParentNotApproved, Reception, resolve_parent
+from fedblog.blog.comments import Parent, Reception, resolve_parent
 from fedblog.federation.client import FetchError
-from fedblog.federation.vocab import Activity, Note, VocabError, host_of, parse_object
-from fedblog.inbox.context import HandlerContext, Rejected, Result, RetryLater
+from fedblog.federation.vocab import (
+    Activity,
+    Note,
+    VocabError,
+    created_note,
+    host_of,
+    parse_object,
+)
+from fedblog.inbox.context import HandlerContext, Rejected, Result, RetryLater, WaitForObject
 from fedblog.inbox.keyring import ActorUnavailable
 from fedblog.runtime import Runtime
 from fedblog.singleflight import SingleFlight
@@ -68,9 +76,11 @@ def parent_cache(runtime: Runtime) -> ParentCache:
 
 
 async def precheck(runtime: Runtime, activity: Activity) -> None:
-    """Refused before storing: a forged author, a foreign id, or a parent that may not be answered."""
-    note = activity.object
-    if not isinstance(note, Note):
+    """Refused before storing: a forged author, a foreign id, or a reply to something of this
+    blog that does not exist. A reply to a held or refused comment is taken (and held):
+    Mastodon never retries a 4xx, so refusing it would lose the reply for good."""
+    note = created_note(activity)
+    if note is None:
         return
     if note.attributed_to != activity.actor:
         raise Rejected(401, f"the object's attributedTo {note.attributed_to} is not the signer "
@@ -81,20 +91,23 @@ async def precheck(runtime: Runtime, activity: Activity) -> None:
         raise Rejected(413, f"comment longer than {MAX_COMMENT_CHARS} characters")
     if not note.in_reply_to:
         return
-    try:
-        parent = await parent_cache(runtime).resolve(note.in_reply_to)
-    except ParentNotApproved as exc:
-        raise Rejected(403, f"cannot reply: {exc}") from exc
+    parent = await parent_cache(runtime).resolve(note.in_reply_to)
     if parent is None and note.in_reply_to.startswith(runtime.urls.base + "/"):
         raise Rejected(404, f"inReplyTo {note.in_reply_to} is no post or comment of this blog")
 
 
+class Unreachable(Exception):
+    """The object cannot be fetched now (refused, gone or not there yet)."""
+
+
 async def _fetch_note(ctx: HandlerContext, url: str) -> Note | None:
+    """The Note at `url`; None when it is something else. Unreachable when its server refuses
+    it; RetryLater when the server could not answer."""
     try:
         found = parse_object(await ctx.runtime.client.fetch_json(url))
     except FetchError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
-            return None
+            raise Unreachable(url) from exc
         raise RetryLater(f"fetching {url}: {exc}") from exc
     except VocabError:
         return None
@@ -106,7 +119,8 @@ async def _fetch_note(ctx: HandlerContext, url: str) -> Note | None:
 
 
 async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list[Note]]:
-    """The parent, fetching unknown ancestors (signed GETs) until one is known, within a limit."""
+    """The parent, fetching unknown ancestors (signed GETs) until one is known, within a limit.
+    An ancestor that cannot be fetched yet parks the reply until it arrives (WaitForObject)."""
     ancestors: list[Note] = []
     in_reply_to = note.in_reply_to
     for _ in range(MAX_ANCESTOR_FETCHES + 1):
@@ -118,7 +132,10 @@ async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list
             return parent, ancestors
         if in_reply_to.startswith(ctx.runtime.urls.base + "/") or len(ancestors) >= MAX_ANCESTOR_FETCHES:
             return None, []
-        fetched = await _fetch_note(ctx, in_reply_to)
+        try:
+            fetched = await _fetch_note(ctx, in_reply_to)
+        except Unreachable as exc:
+            raise WaitForObject(in_reply_to) from exc
         if fetched is None:
             return None, []
         ancestors.append(fetched)
@@ -128,16 +145,15 @@ async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list
 
 async def handle(ctx: HandlerContext) -> Result:
     activity = ctx.activity
-    note = activity.object if isinstance(activity.object, Note) else None
+    note = created_note(activity)
     if note is None and activity.object_id:
-        note = await _fetch_note(ctx, activity.object_id)
+        try:
+            note = await _fetch_note(ctx, activity.object_id)
+        except Unreachable:
+            return Result.IGNORED
     if note is None or note.attributed_to != activity.actor or not note.in_reply_to:
         return Result.IGNORED
-    try:
-        parent, ancestors = await _resolve(ctx, note)
-    except ParentNotApproved as exc:
-        log.info("ignoring reply %s: %s", note.id, exc)
-        return Result.IGNORED
+    parent, ancestors = await _resolve(ctx, note)
     if parent is None:
         return Result.IGNORED
     for ancestor in ancestors:
@@ -151,7 +167,7 @@ async def handle(ctx: HandlerContext) -> Result:
             stored = await ctx.comments.store_reply(
                 conn, ancestor, parent, Reception(None, False, None, None))
             if stored is not None:
-                parent = Parent(stored.post_id, stored.id, stored.depth + 1)
+                parent = Parent(stored.post_id, stored.id, stored.depth + 1, stored.state)
         reception = Reception(ctx.item.body, activity.has_ld_signature, ctx.item.sender_ip,
                               ctx.item.key_id)
         await ctx.comments.store_reply(conn, note, parent, reception)

@@ -102,7 +102,7 @@ async def _moderate(request: Request, action: Action) -> Response:
         comment = await blog.comments.moderate(request.path_params["id"], action, reason)
     except CommentNotFound as exc:
         raise ApiError(404, "no such comment") from exc
-    except TransitionError as exc:
+    except (TransitionError, ParentNotApproved) as exc:
         raise ApiError(409, str(exc)) from exc
     return await _comment_response(request, comment)
 
@@ -139,7 +139,7 @@ async def bulk(request: Request) -> Response:
             results.append({"id": comment_id, "state": comment.state})
         except CommentNotFound:
             results.append({"id": comment_id, "error": "no such comment"})
-        except TransitionError as exc:
+        except (TransitionError, ParentNotApproved) as exc:
             results.append({"id": comment_id, "error": str(exc)})
     return json_response({"results": results})
 

@@ -41,7 +41,7 @@ NOTICES = {
 ERRORS = {
     "state": "That comment's state does not allow this (perhaps it was decided already).",
     "missing": "That no longer exists.", "nothing": "Nothing was selected.",
-    "empty": "Write something first.", "parent": "That comment cannot be answered in its state.",
+    "empty": "Write something first.", "parent": "The comment it answers is not approved: approve that one first.",
     "cannot_report": "That commenter cannot be reported (unknown server, or your own answer).",
 }
 

@@ -125,6 +125,8 @@ async def _decide(request: Request, comment_id: int, action: Action) -> str | No
         await services(request).comments.moderate(comment_id, action, None)
     except CommentNotFound:
         return "missing"
+    except ParentNotApproved:
+        return "parent"
     except TransitionError:
         return "state"
     return None
