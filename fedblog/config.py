@@ -51,9 +51,10 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("fedblog-data"))
     allow_private_addresses: bool = False
     max_body_bytes: int = 1024 * 1024
-    # Mastodon accepts signatures up to 12 h old; we keep the same window so that
-    # deliveries retried by slow peers still verify, and 1 h of clock skew ahead.
-    signature_max_age: int = 12 * 3600
+    # Mastodon's window (app/lib/signed_request.rb): a signature that names no expiry lives
+    # 5 minutes after its Date/created, plus 1 h of clock skew; 1 h ahead at most. Mastodon
+    # signs every delivery attempt afresh, so its retries always fit.
+    signature_max_age: int = 5 * 60 + 3600
     signature_max_future: int = 3600
     fetch_timeout: float = 10.0
     fetch_max_bytes: int = 1024 * 1024

@@ -301,14 +301,17 @@ def _check_time(
 ) -> None:
     # Only signed times count: an unsigned created/expires parameter could be anything.
     created = parsed.created if CREATED in parsed.covered else None
+    expires = parsed.expires if EXPIRES in parsed.covered else None
     if created is not None:
-        check_window(created, now, policy, Reason.CREATED_OUTSIDE_WINDOW, "(created)")
+        check_window(created, now, policy, Reason.CREATED_OUTSIDE_WINDOW, "(created)",
+                     expires=expires)
     date = request.field_value("date")
     if date is not None and ("date" in parsed.covered or created is None):
         sent = parse_http_date(date)
-        check_window(sent, now, policy, Reason.DATE_OUTSIDE_WINDOW, "the Date header")
-    if EXPIRES in parsed.covered:
-        check_expires(parsed.expires, now)
+        check_window(sent, now, policy, Reason.DATE_OUTSIDE_WINDOW, "the Date header",
+                     expires=expires)
+    elif created is None:
+        check_expires(expires, now, policy)
 
 
 # --- signing --------------------------------------------------------------------------------

@@ -229,19 +229,26 @@ class ParsedSignature:
 class VerifyPolicy:
     """What verify_signature enforces beyond the cryptography.
 
-    The defaults are the fediverse profile (Mastodon's inbox rules). With `required_covered`
-    and `require_digest_for_body` off, only what the documents themselves require is checked.
+    The defaults are the fediverse profile: Mastodon's window (app/lib/signed_request.rb,
+    EXPIRATION_WINDOW_LIMIT and CLOCK_SKEW_MARGIN). A signature's time (created, or Date) may
+    lie at most 1 h ahead; it lives until its `expires`, or 5 minutes after its time when it
+    names none, never more than 12 h after its time; then 1 h of clock skew. So a plain
+    Date-signed delivery verifies for 65 minutes. With `required_covered` and
+    `require_digest_for_body` off and no grace, only what the documents require is checked.
     """
 
-    max_age: int = 12 * 3600  # seconds a Date / created may lie in the past
+    max_age: int = 5 * 60 + 3600  # seconds a created/Date may lie past, when nothing expires it
     max_future: int = 3600  # seconds it may lie in the future
+    max_lifetime: int = 12 * 3600  # an `expires` later than created + this counts as this
+    expiry_grace: int = 3600  # seconds of clock skew allowed after `expires`
     require_digest_for_body: bool = True  # a POST / a body must sign Digest or Content-Digest
     required_covered: bool = True  # (request-target)/host/date, or @method + target
     min_rsa_bits: int = 2048
     allow_query_less_target: bool = True  # Mastodon quirk: retry (request-target) sans query
 
 
-SPEC_POLICY = VerifyPolicy(required_covered=False, require_digest_for_body=False)
+SPEC_POLICY = VerifyPolicy(required_covered=False, require_digest_for_body=False,
+                           expiry_grace=0)
 
 
 def wants_digest(request: HttpRequestParts) -> bool:
@@ -366,13 +373,20 @@ def format_http_date(now: float) -> str:
     return formatdate(now, usegmt=True)
 
 
-def check_window(moment: float, now: float, policy: VerifyPolicy, code: str, what: str) -> None:
-    if now - moment > policy.max_age:
-        raise fail(code, f"{what} is too far in the past")
+def check_window(moment: float, now: float, policy: VerifyPolicy, code: str, what: str, *,
+                 expires: int | None = None) -> None:
+    """`moment` (the signature's created, or its Date) against `now`, as Mastodon checks it:
+    not too far ahead; not too old when nothing names an expiry (else check_expires decides,
+    `expires` capped at moment + max_lifetime)."""
     if moment - now > policy.max_future:
         raise fail(code, f"{what} is too far in the future")
+    if expires is not None:
+        check_expires(min(expires, int(moment) + policy.max_lifetime), now, policy)
+    elif now - moment > policy.max_age:
+        raise fail(code, f"{what} is too far in the past")
 
 
-def check_expires(expires: int | None, now: float) -> None:
-    if expires is not None and now > expires:
+def check_expires(expires: int | None, now: float, policy: VerifyPolicy | None = None) -> None:
+    grace = policy.expiry_grace if policy is not None else 0
+    if expires is not None and now > expires + grace:
         raise fail(Reason.EXPIRED, "the signature has expired")

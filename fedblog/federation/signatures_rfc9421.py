@@ -358,8 +358,10 @@ def verify_rfc9421(
     ):
         raise fail(Reason.CONTENT_DIGEST_NOT_COVERED, "a POST must cover content-digest")
     if parsed.created is not None:
-        check_window(parsed.created, now, policy, Reason.CREATED_OUTSIDE_WINDOW, "created")
-    check_expires(parsed.expires, now)
+        check_window(parsed.created, now, policy, Reason.CREATED_OUTSIDE_WINDOW, "created",
+                     expires=parsed.expires)
+    else:
+        check_expires(parsed.expires, now, policy)
 
 
 def _check_required(parsed: ParsedSignature) -> None:

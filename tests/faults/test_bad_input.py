@@ -72,8 +72,9 @@ def rfc9421_expired(actor: PeerActor, url: str, body: bytes) -> dict[str, str]:
                                key_resolver=MappingKeyResolver(
                                    public_keys={}, private_keys={actor.key_id: _private_key(actor)}))
     now = dt.datetime.now(dt.UTC)
-    signer.sign(Message(), key_id=actor.key_id, created=now - dt.timedelta(minutes=10),
-                expires=now - dt.timedelta(minutes=5), label="sig1", include_alg=False,
+    # expired beyond Mastodon's 1 h of clock skew (app/lib/signed_request.rb)
+    signer.sign(Message(), key_id=actor.key_id, created=now - dt.timedelta(minutes=120),
+                expires=now - dt.timedelta(minutes=65), label="sig1", include_alg=False,
                 covered_component_ids=("@method", "@target-uri"), body=body)
     return headers
 
