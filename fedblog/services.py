@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from fedblog.blog.blocks import BlockService
 from fedblog.blog.comments import CommentService
-from fedblog.blog.quotes import QuoteService
+from fedblog.blog.conversation import Conversations
 from fedblog.blog.followers import FollowerService
 from fedblog.blog.posts import PostService
-from fedblog.blog.reports import ReportService
 from fedblog.blog.profile import ProfileService
+from fedblog.blog.quotes import QuoteService
+from fedblog.blog.reports import ReportService
 from fedblog.inbox.keyring import Keyring
 from fedblog.inbox.processor import InboxProcessor
 from fedblog.inbox.receive import InboxReceiver
@@ -31,6 +32,7 @@ class Services:
     delivery: DeliveryWorker
     posts: PostService
     comments: CommentService
+    conversations: Conversations
     quotes: QuoteService
     blocks: BlockService
     reports: ReportService
@@ -49,9 +51,12 @@ class Services:
             receiver=InboxReceiver(runtime, keyring),
             processor=InboxProcessor(runtime, keyring, comments, quotes,
                                      lease_seconds=runtime.settings.inbox_lease),
-            delivery=DeliveryWorker(runtime),
+            delivery=DeliveryWorker(runtime.db, runtime.client, runtime.signing_key, runtime.retry,
+                                    concurrency=runtime.settings.delivery_concurrency,
+                                    delivery_timeout=runtime.settings.delivery_timeout),
             posts=PostService(runtime.db, runtime.urls),
             comments=comments,
+            conversations=Conversations(runtime.db, runtime.urls, runtime.blocklist),
             quotes=quotes,
             blocks=blocks,
             reports=ReportService(runtime, blocks),

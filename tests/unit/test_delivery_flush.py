@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from fedblog.federation.client import DeliveryResult
-from fedblog.outbox import delivery as delivery_module
 from fedblog.outbox.delivery import DeliveryWorker
+from fedblog.outbox.retry import RetryPolicy
+from fedblog.storage import hosts as hosts_store
+from fedblog.storage import outbox as outbox_store
 from fedblog.storage.outbox import Delivery
 
 
@@ -23,10 +25,13 @@ class FakeDb:
         yield object()
 
 
-def _worker(**kwargs: Any) -> DeliveryWorker:
-    settings = SimpleNamespace(delivery_concurrency=64, delivery_timeout=15.0)
-    runtime = SimpleNamespace(settings=settings, db=FakeDb())
-    return DeliveryWorker(runtime, **kwargs)  # type: ignore[arg-type]
+def _worker(*, flush_every: float | None = None, **kwargs: Any) -> DeliveryWorker:
+    no_key: Any = None  # nothing is signed or sent here
+    worker = DeliveryWorker(FakeDb(), SimpleNamespace(), lambda signer: no_key,  # type: ignore[arg-type]
+                            RetryPolicy(), concurrency=64, delivery_timeout=15.0, **kwargs)
+    if flush_every is not None:
+        worker.successes.flush_every = flush_every
+    return worker
 
 
 def _job(n: int, host: str = "a.example") -> Delivery:
@@ -41,7 +46,6 @@ async def test_a_success_recorded_while_a_flush_is_writing_is_written_without_a_
     """fe4d5d7: `_flush` swapped the batch out and awaited the database; a success that arrived
     during that await found the flush task still running, so scheduled none, and waited for a
     *later* success. At the end of a burst none came: the lease ran out and it was re-sent."""
-    monkeypatch.setattr(delivery_module, "FLUSH_EVERY", 0.0)
     written: list[list[tuple[int, int]]] = []
     first_write_started = asyncio.Event()
     let_first_write_finish = asyncio.Event()
@@ -52,25 +56,24 @@ async def test_a_success_recorded_while_a_flush_is_writing_is_written_without_a_
             first_write_started.set()
             await let_first_write_finish.wait()
 
-    monkeypatch.setattr(delivery_module.outbox_store, "mark_delivered_many", mark_delivered_many)
-    worker = _worker()
-    worker._healthy["a.example"] = ("cavage", asyncio.get_running_loop().time() + 1e9)
+    monkeypatch.setattr(outbox_store, "mark_delivered_many", mark_delivered_many)
+    worker = _worker(flush_every=0.0)
+    worker.hosts.healthy["a.example"] = ("cavage", asyncio.get_running_loop().time() + 1e9)
 
     await worker._delivered_ok(_job(1), DeliveryResult(202, None, None, "cavage"))
     await asyncio.wait_for(first_write_started.wait(), 5)
     # the first batch is being written; the burst's last success arrives now
     await worker._delivered_ok(_job(2), DeliveryResult(202, None, None, "cavage"))
     let_first_write_finish.set()
-    flushing = worker._flushing
+    flushing = worker.successes.flushing
     assert flushing is not None
     await asyncio.wait_for(flushing, 5)
     # no further success comes: the second must have been written all the same
     assert written == [[(1, 202)], [(2, 202)]]
-    assert worker._delivered == []
+    assert worker.successes.pending == []
 
 
 async def test_a_failed_batch_write_is_kept_and_written_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(delivery_module, "FLUSH_EVERY", 0.0)
     calls: list[list[tuple[int, int]]] = []
 
     async def mark_delivered_many(conn: object, batch: list[tuple[int, int]]) -> None:
@@ -78,13 +81,13 @@ async def test_a_failed_batch_write_is_kept_and_written_again(monkeypatch: pytes
         if len(calls) == 1:
             raise ConnectionError("database restarting")
 
-    monkeypatch.setattr(delivery_module.outbox_store, "mark_delivered_many", mark_delivered_many)
-    worker = _worker()
-    worker._healthy["a.example"] = ("cavage", asyncio.get_running_loop().time() + 1e9)
+    monkeypatch.setattr(outbox_store, "mark_delivered_many", mark_delivered_many)
+    worker = _worker(flush_every=0.0)
+    worker.hosts.healthy["a.example"] = ("cavage", asyncio.get_running_loop().time() + 1e9)
     await worker._delivered_ok(_job(1), DeliveryResult(202, None, None, "cavage"))
-    assert worker._flushing is not None
-    await asyncio.wait_for(worker._flushing, 5)
-    assert calls == [[(1, 202)], [(1, 202)]] and worker._delivered == []
+    assert worker.successes.flushing is not None
+    await asyncio.wait_for(worker.successes.flushing, 5)
+    assert calls == [[(1, 202)], [(1, 202)]] and worker.successes.pending == []
 
 
 # --- the per-host cap ------------------------------------------------------------------------
@@ -112,8 +115,8 @@ async def _claim(worker: DeliveryWorker, monkeypatch: pytest.MonkeyPatch, jobs: 
     async def bodies(conn: object, pks: list[int]) -> dict[int, bytes]:
         return {pk: b"{}" for pk in pks}
 
-    monkeypatch.setattr(delivery_module.outbox_store, "claim_due", claim_due)
-    monkeypatch.setattr(delivery_module.outbox_store, "bodies", bodies)
+    monkeypatch.setattr(outbox_store, "claim_due", claim_due)
+    monkeypatch.setattr(outbox_store, "bodies", bodies)
     assert await worker._claim_some() == len(jobs)
     await asyncio.sleep(0)
 
@@ -127,19 +130,19 @@ async def test_one_host_gets_at_most_host_cap_deliveries_at_once(monkeypatch: py
     await _claim(worker, monkeypatch, hung + others)
     # three to the hung host, every other host served at once; the rest wait, holding no slot
     assert sorted(gates.running) == [1, 2, 3, 100, 101, 102, 103]
-    assert worker._parked_count == 4 and len(worker._in_flight) == 7
+    assert worker.slots.parked_count == 4 and len(worker._in_flight) == 7
     gates.finish(2)
     await asyncio.sleep(0.01)
-    assert gates.running[-1] == 4 and worker._parked_count == 3
+    assert gates.running[-1] == 4 and worker.slots.parked_count == 3
     for n in (1, 3, 4, 5, 6, 7):
         gates.finish(n)
         await asyncio.sleep(0.01)
     assert sorted(gates.running) == [1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103]
-    assert worker._parked_count == 0 and "hung.example" not in worker._parked
+    assert worker.slots.parked_count == 0 and "hung.example" not in worker.slots.parked
     for n in range(100, 104):
         gates.finish(n)
     await asyncio.sleep(0.01)
-    assert worker._host_busy == {} and not worker._in_flight
+    assert worker.slots.busy == {} and not worker._in_flight
 
 
 async def test_a_parked_delivery_whose_lease_runs_short_is_given_back_unsent(
@@ -151,15 +154,15 @@ async def test_a_parked_delivery_whose_lease_runs_short_is_given_back_unsent(
     async def release_lease(conn: object, ids: list[int]) -> None:
         released.append(sorted(ids))
 
-    monkeypatch.setattr(delivery_module.outbox_store, "release_lease", release_lease)
+    monkeypatch.setattr(outbox_store, "release_lease", release_lease)
     worker = _worker(host_cap=1)
     monkeypatch.setattr(worker, "_deliver", gates.deliver)
     await _claim(worker, monkeypatch, [_job(1, "slow.example"), _job(2, "slow.example"),
                                        _job(3, "slow.example")])
-    assert gates.running == [1] and worker._parked_count == 2
+    assert gates.running == [1] and worker.slots.parked_count == 2
     # job 2 waited so long that its lease cannot cover two more full attempts: given back;
     # job 3 (claimed "now") is sent
-    queue = worker._parked["slow.example"]
+    queue = worker.slots.parked["slow.example"]
     job2, claimed = queue[0]
     queue[0] = (job2, claimed - worker.lease_seconds)
     gates.finish(1)
@@ -167,7 +170,7 @@ async def test_a_parked_delivery_whose_lease_runs_short_is_given_back_unsent(
     assert gates.running == [1, 3] and released == [[2]]
     gates.finish(3)
     await asyncio.sleep(0.01)
-    assert worker._parked_count == 0 and worker._host_busy == {}
+    assert worker.slots.parked_count == 0 and worker.slots.busy == {}
 
 
 # --- healthy hosts, written in the background --------------------------------------------------
@@ -178,7 +181,6 @@ async def test_host_successes_are_written_once_each_by_one_background_writer(
 ) -> None:
     """A burst to many hosts writes each host's success once, over one connection, without
     holding the deliveries (they used to wait for a pool connection each, ahead of claims)."""
-    monkeypatch.setattr(delivery_module, "FLUSH_EVERY", 0.0)
     connections: set[int] = set()
     written: list[tuple[str, str]] = []
     gate = asyncio.Event()
@@ -191,16 +193,16 @@ async def test_host_successes_are_written_once_each_by_one_background_writer(
     async def mark_delivered_many(conn: object, batch: list[tuple[int, int]]) -> None:
         pass
 
-    monkeypatch.setattr(delivery_module.hosts_store, "record_success", record_success)
-    monkeypatch.setattr(delivery_module.outbox_store, "mark_delivered_many", mark_delivered_many)
-    worker = _worker()
+    monkeypatch.setattr(hosts_store, "record_success", record_success)
+    monkeypatch.setattr(outbox_store, "mark_delivered_many", mark_delivered_many)
+    worker = _worker(flush_every=0.0)
     for n in range(50):
         # returns at once although the hosts table write is still waiting
         await asyncio.wait_for(worker._delivered_ok(_job(n, f"h{n % 10}.example"),
                                                     DeliveryResult(202, None, None, "cavage")), 1)
     gate.set()
-    assert worker._hosts_writer is not None
-    await asyncio.wait_for(worker._hosts_writer, 5)
+    assert worker.host_successes.task is not None
+    await asyncio.wait_for(worker.host_successes.task, 5)
     assert sorted(written) == sorted((f"h{n}.example", "cavage") for n in range(10))
     assert len(connections) <= 2  # one per batch of pending hosts, not one per delivery
-    assert worker._schemes["h3.example"] == "cavage" and "h3.example" in worker._healthy
+    assert worker.hosts.schemes["h3.example"] == "cavage" and "h3.example" in worker.hosts.healthy
