@@ -18,7 +18,7 @@ from starlette.responses import Response
 from fedblog.config import Settings
 from fedblog.runtime import database_url, open_runtime
 from fedblog.services import Services, watch_blocks
-from fedblog.web import activitypub, desk, feeds, inbox, pages, wellknown
+from fedblog.web import activitypub, desk, feeds, inbox, media, pages, wellknown
 from fedblog.web.api import blocks as api_blocks
 from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
 
     routes = [
         *wellknown.routes, *inbox.routes, *feeds.routes, *pages.routes, *activitypub.routes,
+        *media.routes,
         *desk.routes, *openapi.routes, *api_posts.routes, *api_followers.routes,
         *api_settings.routes, *api_comments.routes, *api_quotes.routes, *api_blocks.routes,
     ]

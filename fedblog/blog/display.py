@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Collection
 from html import escape
 
-from fedblog.models import CustomEmoji
+from fedblog.models import Comment, CustomEmoji
 
 # A mention as sanitize_remote_html leaves it: optionally inside an h-card span, a link whose
 # text is "@name" (Mastodon wraps the name in a span). Only at the very start of the text.
@@ -53,3 +53,20 @@ def with_emojis(html: str, emojis: tuple[CustomEmoji, ...], src: Callable[[int],
     for index in range(0, len(parts), 2):  # even parts are text between tags
         parts[index] = pattern.sub(lambda m: images[m.group(0)], parts[index])
     return "".join(parts)
+
+
+def media_url(base: str, comment_id: int, kind: str, index: int) -> str:
+    """Where the blog serves a commenter's file (see fedblog/web/media.py)."""
+    return f"{base}/media/comments/{comment_id}/{kind}/{index}"
+
+
+def comment_html(comment: Comment, hrefs: Collection[str], base: str) -> str:
+    """A comment's text as readers see it: a remote one without its leading mention of the
+    blog, with its custom emoji; the author's own answers as written."""
+    if comment.is_author:
+        return comment.content_html
+    html = strip_leading_mention(comment.content_html, hrefs)
+    if comment.emojis:
+        html = with_emojis(html, comment.emojis,
+                           lambda i: media_url(base, comment.id, "emoji", i))
+    return html

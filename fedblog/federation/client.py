@@ -108,6 +108,17 @@ def _check_origin(document: Any, served_from: str) -> None:
         raise FetchError(f"{served_from} served a document for {claimed}, another host")
 
 
+@dataclass(frozen=True)
+class Media:
+    """A remote file fetched for a reader: its bytes and what they are."""
+
+    body: bytes
+    media_type: str
+
+
+MEDIA_KINDS = ("image/", "video/", "audio/")
+
+
 class FederationClient:
     """Signed fetches of remote documents and signed deliveries to remote inboxes."""
 
@@ -138,6 +149,46 @@ class FederationClient:
             _check_origin(response_or_location, target)
             return response_or_location
         raise FetchError(f"too many redirects fetching {url}")
+
+    async def fetch_media(self, url: str, *, max_bytes: int) -> Media:
+        """GET a commenter's image, video or sound (attachment, custom emoji) so the blog can
+        show it to readers without hot-linking: the same address guard, redirects checked one
+        by one, no compression, at most `max_bytes`, and only image/video/audio types."""
+        target = url
+        for _ in range(self.policy.max_redirects + 1):
+            await self._check(target)
+            try:
+                async with asyncio.timeout(self.policy.timeout):
+                    found = await self._media_once(target, max_bytes)
+            except TimeoutError as exc:
+                raise FetchError(f"fetching {target} took longer than {self.policy.timeout} s") from exc
+            if isinstance(found, Media):
+                return found
+            target = found
+        raise FetchError(f"too many redirects fetching {url}")
+
+    async def _media_once(self, url: str, max_bytes: int) -> Media | str:
+        headers = {"Accept": "image/*, video/*, audio/*", "Accept-Encoding": "identity",
+                   "User-Agent": self.policy.user_agent}
+        try:
+            async with self.clients.for_url(url).stream(
+                "GET", url, headers=headers, timeout=self.policy.timeout, follow_redirects=False,
+            ) as response:
+                if response.is_redirect and response.headers.get("location"):
+                    return urljoin(url, response.headers["location"])
+                if response.status_code != 200:
+                    raise FetchError(f"{url} answered {response.status_code}", response.status_code)
+                media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if not media_type.startswith(MEDIA_KINDS):
+                    raise FetchError(f"{url} is {media_type or 'untyped'}, not an image, video or sound")
+                buffer = bytearray()
+                async for chunk in response.aiter_raw():
+                    buffer.extend(chunk)
+                    if len(buffer) > max_bytes:
+                        raise FetchError(f"{url} is larger than {max_bytes} bytes")
+        except httpx.HTTPError as exc:
+            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+        return Media(bytes(buffer), media_type)
 
     async def _check(self, url: str) -> None:
         if self.blocked(url):

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fedblog.blog.conversation import visible_thread
 from fedblog.blog.html import excerpt
 from fedblog.blog.threads import build_thread, walk
 from fedblog.models import Comment, RemoteActor
@@ -83,7 +84,7 @@ async def comments_atom(request: Request) -> Response:
         return found
     async with runtime.db.connection() as conn:
         settings = await settings_store.get_settings(conn)
-        comments = await pages.visible_comments(conn, runtime, found.id)
+        comments = (await visible_thread(conn, found.id, runtime.blocklist)).comments
         actors = await actors_store.get_many(conn, sorted({c.actor_id for c in comments}))
         updated = await comments_store.thread_changed_at(conn, found.id, urls.post(found.id))
     by_id = {c.id: c for c in comments}

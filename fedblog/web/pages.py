@@ -22,14 +22,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from fedblog.blog.conversation import visible_thread
+from fedblog.blog.display import blog_hrefs, comment_html, media_url
 from fedblog.blog.html import excerpt
 from fedblog.blog.threads import build_thread, flatten
 from fedblog.federation.client import FetchError
 from fedblog.federation.webfinger import JRD_ACCEPT, HandleError, parse_handle
 from fedblog.inbox.ratelimit import TokenBuckets
-from fedblog.models import BlogSettings, Comment, Post
+from fedblog.models import BlogSettings, Post
 from fedblog.runtime import Runtime
-from fedblog.storage import comments as comments_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
 from fedblog.storage.db import Connection
@@ -68,7 +69,7 @@ PAGE_HEADERS = {
     "Vary": "Accept",
     "Content-Security-Policy": (
         f"default-src 'none'; style-src 'self' 'unsafe-hashes' {TABLE_STYLES}; "
-        "img-src http: https: data:; form-action 'self' http: https:; base-uri 'none'; "
+        "img-src http: https: data:; media-src 'self'; form-action 'self' http: https:; base-uri 'none'; "
         "frame-ancestors 'none'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -154,7 +155,7 @@ def close_items(count: int) -> Markup:
 
 TEMPLATES.globals.update(long_date=long_date, exact_time=exact_time, ago=ago, iso=iso,
                          excerpt=excerpt, labels_for=labels, comment_time=comment_time,
-                         close_items=close_items)
+                         close_items=close_items, media_url=media_url)
 
 
 def _static_version() -> str:
@@ -333,11 +334,6 @@ async def render_home(request: Request, before: int | None, tag: str | None) -> 
 # ----------------------------------------------------------------------------- post page
 
 
-async def visible_comments(conn: Connection, runtime: Runtime, post_id: int) -> list[Comment]:
-    return [c for c in await comments_store.approved_thread(conn, post_id)
-            if not runtime.blocklist.actor_blocked(c.actor_id)]
-
-
 def _locale(language: str) -> str:
     base = language.split("-")[0].lower()
     return LANGUAGES[base].locale if base in LANGUAGES else language.replace("-", "_")
@@ -382,14 +378,15 @@ async def render_thread(request: Request, entry: ThreadEntry, *, reply_error: st
     urls = runtime.urls
     post, settings, blocklist = entry.state.post, entry.site.settings, entry.site.blocklist
     async with runtime.db.connection() as conn:
-        comments, actors = await comments_store.approved_thread_with_actors(conn, post.id)
-    if len(blocklist):
-        comments = [c for c in comments if not blocklist.actor_blocked(c.actor_id)]
+        thread = await visible_thread(conn, post.id, blocklist)
+    comments = thread.comments
+    hrefs = blog_hrefs(urls.actor, urls.home)
     language = page_language(post.language, settings.default_language)
     return TEMPLATES.get_template("post.html").render(
         urls=urls, handle=handle_of(runtime), page_lang=language, t=labels(language),
         settings=settings, post=post, thread=flatten(build_thread(comments)),
-        comment_count=len(comments), actors=actors,
+        shown={c.id: comment_html(c, hrefs, urls.base) for c in comments},
+        comment_count=len(comments), actors=thread.actors,
         counts={"like": entry.state.likes, "announce": entry.state.boosts},
         reply_error=reply_error, reply_handle=reply_handle,
         meta=post_meta(post, urls, settings, language))

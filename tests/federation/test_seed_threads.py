@@ -136,12 +136,15 @@ async def test_seed_thread_keeps_its_shape_and_every_character(database_url: str
             if not comment.is_post_author:
                 assert item["name"] == comment.author
 
-        # ActivityPub: replies holds the top-level comments, context the whole thread
-        top_level = [c for c in seed.comments if c.parent is None]
+        # ActivityPub: replies holds the whole visible thread on its embedded first page
+        # (Mastodon reads nothing else), parents before answers; context the post, then that
         note = (await blog.fetch_as2(post["ap_id"])).json()
-        assert note["replies"]["totalItems"] == len(top_level)
+        assert note["replies"]["totalItems"] == len(seed.comments)
+        listed = note["replies"]["first"]["orderedItems"]
+        assert len(listed) == len(seed.comments) == len(set(listed))
         context = (await blog.fetch_as2(f"{post['ap_id']}/context")).json()
-        assert context["totalItems"] == len(seed.comments)
+        assert context["totalItems"] == len(seed.comments) + 1
+        assert context["first"]["orderedItems"] == [post["ap_id"], *listed]
 
         # The page: the count, the numbering and nesting, the author's marks, the text
         page = await blog.api.get(post["url"], headers={"Accept": "text/html"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
@@ -38,10 +39,15 @@ async def comment_json(conn: Connection, comment: Comment, *, context: bool = Tr
         "language": comment.language, "url": comment.url,
         "published_at": iso(comment.published_at),
         "updated_at": iso(comment.updated_at) if comment.updated_at else None,
+        "summary": comment.summary, "sensitive": comment.sensitive,
+        "attachments": [{**asdict(a), "proxy_url": f"/media/comments/{comment.id}/attachments/{i}"}
+                        for i, a in enumerate(comment.attachments)],
+        "emojis": [asdict(e) for e in comment.emojis],
     }
     if context and comment.parent_comment_id is not None:
         parent = await comments_store.get(conn, comment.parent_comment_id)
         body["parent_excerpt"] = parent.content_text[:200] if parent else None
+        body["parent_state"] = parent.state if parent else None
     return body
 
 
@@ -76,8 +82,7 @@ async def get_comment(request: Request) -> Response:
         counts = await reactions_store.counts(conn, detail.comment.ap_id)
         body.update(
             raw_activity=detail.raw_activity, sender_ip=detail.sender_ip, key_id=detail.key_id,
-            received_at=iso(detail.received_at), mentions=detail.mentions,
-            attachments=detail.attachments, likes=counts["like"], shares=counts["announce"],
+            received_at=iso(detail.received_at), mentions=detail.mentions, likes=counts["like"], shares=counts["announce"],
             history=[{**h, "at": iso(h["at"])}
                      for h in await comments_store.history(conn, detail.comment.id)],
             versions=[{**ver, "updated_at": iso(ver["updated_at"]) if ver["updated_at"] else None,

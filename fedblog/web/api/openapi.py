@@ -106,7 +106,24 @@ SCHEMAS: dict[str, Any] = {
                     "content_html": {"type": "string"}, "content_text": {"type": "string"},
                     "language": NULLABLE_STRING, "url": NULLABLE_STRING,
                     "published_at": {"type": "string"}, "updated_at": NULLABLE_STRING,
-                    "parent_excerpt": NULLABLE_STRING}},
+                    "parent_excerpt": NULLABLE_STRING,
+                    "parent_state": {"type": ["string", "null"],
+                                     "description": "the state of the comment this answers:"
+                                                    " a reply under a held or refused comment"
+                                                    " is held until that one is approved"},
+                    "summary": {"type": ["string", "null"],
+                                "description": "the commenter's content warning"},
+                    "sensitive": {"type": "boolean"},
+                    "attachments": {"type": "array", "items": {"type": "object", "properties": {
+                        "url": {"type": "string"}, "media_type": NULLABLE_STRING,
+                        "name": {"type": ["string", "null"], "description": "alt text"},
+                        "kind": {"type": "string"}, "width": {"type": ["integer", "null"]},
+                        "height": {"type": ["integer", "null"]},
+                        "size": {"type": ["integer", "null"]},
+                        "proxy_url": {"type": "string",
+                                      "description": "where the blog serves the file"}}}},
+                    "emojis": {"type": "array", "items": {"type": "object", "properties": {
+                        "shortcode": {"type": "string"}, "icon_url": {"type": "string"}}}}}},
     "CommentList": {"type": "object", "required": ["items", "next_before"], "properties": {
         "items": {"type": "array", "items": _ref("Comment")},
         "next_before": {"type": ["integer", "null"]}}},
