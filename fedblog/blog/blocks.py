@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from fedblog.blog.blocklist import BlockEntry, normalise_domain
 from fedblog.blog.comments import CommentService
 from fedblog.blog.moderation import Action
+from fedblog.federation.client import FederationClient
+from fedblog.federation.vocab import is_http_url
+from fedblog.federation.webfinger import resolve_handle
 from fedblog.models import RemoteActor
 from fedblog.outbox import as2, publish
 from fedblog.runtime import Runtime
@@ -20,8 +24,10 @@ from fedblog.storage import comments as comments_store
 from fedblog.storage import followers as followers_store
 from fedblog.storage import settings as settings_store
 from fedblog.storage.blocks import StoredBlock
-from fedblog.storage.db import Connection
+from fedblog.storage.db import Connection, Database
 from fedblog.urls import Urls
+
+__all__ = ["BlockNotFound", "BlockOutcome", "BlockService", "BlockTargets", "StoredBlock"]
 
 log = logging.getLogger(__name__)
 CSV_HEADER = ["#domain", "#severity", "#reject_media", "#reject_reports", "#public_comment",
@@ -37,6 +43,32 @@ class BlockOutcome:
     block: StoredBlock
     followers_removed: int
     comments_hidden: int
+
+
+# An actor fetched now (signed, by the keyring), or None when it cannot be had.
+ActorFetch = Callable[[str], Awaitable[RemoteActor | None]]
+
+
+class BlockTargets:
+    """Who an account reference names: a URL as it is, a handle (@user@host) through WebFinger
+    (HandleError when it does not resolve); the actor as stored, else fetched, else None —
+    blocked all the same, there is just nobody to tell."""
+
+    def __init__(self, db: Database, client: FederationClient, fetch: ActorFetch, *,
+                 scheme: str) -> None:
+        self.db = db
+        self.client = client
+        self.fetch = fetch
+        self.scheme = scheme
+
+    async def resolve(self, ref: str) -> tuple[str, RemoteActor | None]:
+        actor_id = ref if is_http_url(ref) else await resolve_handle(self.client, ref,
+                                                                     scheme=self.scheme)
+        async with self.db.connection() as conn:
+            known = await actors_store.get(conn, actor_id)
+        if known is not None:
+            return actor_id, known
+        return actor_id, await self.fetch(actor_id)
 
 
 class BlockService:

@@ -276,6 +276,33 @@ class CommentService:
             await self.remote_delete(conn, comment, "the commenter's account was deleted")
         return len(gone)
 
+    # ---- what the inbox asks
+    async def parent_of(self, in_reply_to: str) -> Parent | None:
+        """Where a reply to `in_reply_to` belongs (see resolve_parent), in a connection of its own."""
+        async with self.db.connection() as conn:
+            return await resolve_parent(conn, self.urls, in_reply_to)
+
+    async def edited_by_commenter(self, conn: Connection, actor_id: str,
+                                  note: Note) -> Comment | None:
+        """`actor_id` edits its comment `note`; None when that is unknown, someone else's or
+        deleted."""
+        comment = await self._commenters_own(conn, actor_id, note.id)
+        return await self.remote_update(conn, comment, note) if comment else None
+
+    async def deleted_by_commenter(self, conn: Connection, actor_id: str,
+                                   ap_id: str) -> Comment | None:
+        """`actor_id` deletes its comment `ap_id`; None when that is unknown, someone else's or
+        deleted already."""
+        comment = await self._commenters_own(conn, actor_id, ap_id)
+        return await self.remote_delete(conn, comment, "deleted by its author") if comment else None
+
+    async def _commenters_own(self, conn: Connection, actor_id: str, ap_id: str) -> Comment | None:
+        """The live comment `ap_id`, locked, if `actor_id` wrote it."""
+        comment = await comments_store.by_ap_id(conn, ap_id, for_update=True)
+        if comment is None or comment.actor_id != actor_id or comment.state == "deleted":
+            return None
+        return comment
+
 
 def _with_state(draft: NewComment, state: str) -> NewComment:
     return NewComment(**{**draft.__dict__, "state": state})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fedblog.models import Follower
 from fedblog.outbox import as2, publish
 from fedblog.storage import followers as followers_store
@@ -11,6 +13,12 @@ from fedblog.urls import Urls
 
 class NoSuchRequest(LookupError):
     """No pending follow request from that actor."""
+
+
+@dataclass(frozen=True)
+class FollowerPage:
+    items: list[Follower]
+    total: int           # in that state, on every page
 
 
 class FollowerService:
@@ -41,3 +49,11 @@ class FollowerService:
                                          follower.actor, follower.follow_activity_id)
             await publish.to_actor(conn, reject, follower.actor)
         return follower
+
+    async def page(self, state: str, *, limit: int, offset: int = 0) -> FollowerPage:
+        """Followers ("accepted") or held requests ("pending"), newest first, with the total."""
+        async with self.db.connection() as conn:
+            items = await followers_store.list_page(conn, state=state, limit=limit,
+                                                    offset=offset)
+            total = await followers_store.count(conn, state)
+        return FollowerPage(items, total)

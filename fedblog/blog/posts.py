@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
+from fedblog.blog import fields as f
 from fedblog.blog.html import hashtag_links, render_post
 from fedblog.models import Post
 from fedblog.outbox import as2, publish
@@ -14,6 +16,9 @@ from fedblog.storage import settings as settings_store
 from fedblog.storage.db import Database
 from fedblog.storage.posts import PostFields
 from fedblog.urls import Urls
+
+DRAFT_FIELDS = {"markdown", "title", "summary", "language"}
+MAX_MARKDOWN = 200_000
 
 
 class PostNotFound(LookupError):
@@ -26,6 +31,40 @@ class PostDraft:
     title: str | None = None
     summary: str | None = None
     language: str | None = None
+
+
+@dataclass(frozen=True)
+class PostStats:
+    comments: int
+    likes: int
+    boosts: int
+
+
+@dataclass(frozen=True)
+class PostListing:
+    """A page of live posts, newest first, with their counts (two queries)."""
+
+    posts: list[Post]
+    stats: dict[int, PostStats]
+    older: int | None
+
+
+def draft_fields(data: dict[str, Any], *, creating: bool) -> dict[str, str | None]:
+    """The fields of a new post (`creating`) or of an edit, checked; InvalidField otherwise."""
+    f.reject_unknown(data, DRAFT_FIELDS)
+    fields: dict[str, str | None] = {}
+    markdown = f.text(data, "markdown", required=creating, max_length=MAX_MARKDOWN,
+                      allow_empty=False)
+    if markdown is not None:
+        fields["markdown"] = markdown
+    for name, limit in (("title", 300), ("summary", 500)):
+        if name in data:
+            value = f.text(data, name, max_length=limit)
+            fields[name] = value.strip() or None if value is not None else None
+    language = f.language(data)
+    if language is not None:
+        fields["language"] = language
+    return fields
 
 
 class PostService:
@@ -83,3 +122,19 @@ class PostService:
                                 to=[as2.PUBLIC], cc=[self.urls.followers], published=deleted_at)
             await publish.to_followers(conn, activity)
         return post
+
+    async def get(self, post_id: int) -> Post | None:
+        """The post, deleted or not; None when there never was one."""
+        async with self.db.connection() as conn:
+            return await posts_store.get(conn, post_id)
+
+    async def live(self, *, limit: int, before: int | None) -> list[Post]:
+        async with self.db.connection() as conn:
+            return await posts_store.list_live(conn, limit=limit, before_id=before)
+
+    async def listing(self, *, limit: int, before: int | None) -> PostListing:
+        async with self.db.connection() as conn:
+            posts = await posts_store.list_live(conn, limit=limit, before_id=before)
+            found = await posts_store.stats(conn, {p.id: self.urls.post(p.id) for p in posts})
+        stats = {post_id: PostStats(*counts) for post_id, counts in found.items()}
+        return PostListing(posts, stats, posts[-1].id if len(posts) == limit else None)

@@ -30,6 +30,10 @@ class QuoteTransitionError(ValueError):
     """The request's state does not allow that decision."""
 
 
+__all__ = ["QUOTE_TRANSITIONS", "QuoteRequest", "QuoteRequestNotFound", "QuoteService",
+           "QuoteTransitionError"]
+
+
 class QuoteService:
     def __init__(self, db: Database, urls: Urls) -> None:
         self.db = db
@@ -50,6 +54,11 @@ class QuoteService:
             await self._apply(conn, request, "approve")
         elif settings.quote_policy == "nobody":
             await self._apply(conn, request, "reject")
+
+    async def requests(self, state: str | None, limit: int) -> list[QuoteRequest]:
+        """Quote requests (in `state`), newest first."""
+        async with self.db.connection() as conn:
+            return await quotes_store.list_by_state(conn, state, limit)
 
     async def decide(self, request_id: int, action: str) -> QuoteRequest:
         async with self.db.transaction() as conn:

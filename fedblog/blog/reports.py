@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fedblog.blog.blocks import BlockService
+from fedblog.models import Comment
 from fedblog.outbox import as2, publish
 from fedblog.runtime import Runtime
 from fedblog.storage import actors as actors_store
@@ -18,10 +22,38 @@ class CannotReport(ValueError):
     """This comment cannot be reported to a server."""
 
 
+@dataclass(frozen=True)
+class ReportsPage:
+    """Reports, newest first, with the stored comments they name (two queries)."""
+
+    reports: list[dict[str, Any]]
+    comments: dict[str, Comment]     # by ActivityPub id
+
+
 class ReportService:
     def __init__(self, runtime: Runtime, blocks: BlockService) -> None:
         self.runtime = runtime
         self.blocks = blocks
+
+    async def received(self, *, include_resolved: bool, limit: int) -> list[dict[str, Any]]:
+        """Reports, newest first: open ones, or all."""
+        async with self.runtime.db.connection() as conn:
+            return await reports_store.list_open(conn, include_resolved=include_resolved,
+                                                 limit=limit)
+
+    async def page(self, *, include_resolved: bool, limit: int) -> ReportsPage:
+        async with self.runtime.db.connection() as conn:
+            reports = await reports_store.list_open(conn, include_resolved=include_resolved,
+                                                    limit=limit)
+            named = sorted({object_id for r in reports for object_id in r["object_ids"]})
+            comments = await comments_store.by_ap_ids(conn, named) if named else {}
+        return ReportsPage(reports, comments)
+
+    async def resolve(self, report_id: int, resolution: str) -> None:
+        """Close an open report; ReportNotFound when there is no such open report."""
+        async with self.runtime.db.connection() as conn:
+            if not await reports_store.resolve(conn, report_id, resolution):
+                raise ReportNotFound(report_id)
 
     async def block_reported(self, report_id: int) -> list[str]:
         """Block the authors of the reported comments (or reported actors) and resolve."""

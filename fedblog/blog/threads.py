@@ -72,9 +72,13 @@ def build_thread(comments: Iterable[Comment]) -> list[ThreadNode]:
 
 
 def walk(nodes: list[ThreadNode]) -> Iterable[ThreadNode]:
-    for node in nodes:
+    """Every node, parents before their answers (iterative: a deep chain cannot exhaust the
+    stack)."""
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
         yield node
-        yield from walk(node.children)
+        stack.extend(reversed(node.children))
 
 
 @dataclass(frozen=True)

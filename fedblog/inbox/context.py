@@ -1,20 +1,25 @@
-"""What a handler gets: the parsed activity, the stored item and the running blog."""
+"""What a handler gets: the parsed activity, the stored item and the parts of the blog it uses."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import Enum
 
+from fedblog.blog.actors import RemoteActors
 from fedblog.blog.comments import CommentService
-from fedblog.blog.quotes import QuoteService
+from fedblog.blog.flags import Flags
+from fedblog.blog.follows import Follows
+from fedblog.blog.quote_requests import QuoteRequests
+from fedblog.blog.reactions import Reactions
+from fedblog.federation.client import FederationClient
 from fedblog.federation.vocab import Activity
 from fedblog.inbox.keyring import Keyring
-from fedblog.runtime import Runtime
-from fedblog.storage import inbox as inbox_store
+from fedblog.inbox.parents import ParentCache
+from fedblog.inbox.queue import InboxQueue
 from fedblog.storage.db import Connection
 from fedblog.storage.inbox import InboxItem
+from fedblog.urls import Urls
 
 
 class Result(Enum):
@@ -32,10 +37,6 @@ class Rejected(Exception):
         self.retry_after = retry_after
 
 
-class AlreadyHandled(Exception):
-    """Another worker finished this activity first (its lease had expired): roll back."""
-
-
 class WaitForObject(Exception):
     """The activity needs an object that has not arrived (a reply's parent): park it until a
     comment with that id is stored, then process it again."""
@@ -50,18 +51,36 @@ class RetryLater(Exception):
 
 
 @dataclass(frozen=True)
-class HandlerContext:
-    runtime: Runtime
+class PrecheckContext:
+    """What a check made before an activity is stored may consult."""
+
+    urls: Urls
+    parents: ParentCache
+
+
+@dataclass(frozen=True)
+class HandlerServices:
+    """What handlers use of the running blog, built once per process: the blog's commands
+    (their only road to the data), the keyring for actors, and the client for signed fetches."""
+
+    urls: Urls
     keyring: Keyring
+    client: FederationClient
     comments: CommentService
-    quotes: QuoteService
+    quote_requests: QuoteRequests
+    follows: Follows
+    reactions: Reactions
+    flags: Flags
+    actors: RemoteActors
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    services: HandlerServices
+    queue: InboxQueue
     item: InboxItem
     activity: Activity
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """The handler's writes and the item's 'processed' mark commit together: exactly once."""
-        async with self.runtime.db.transaction() as conn:
-            yield conn
-            if not await inbox_store.finish(conn, self.item.id, Result.PROCESSED.value):
-                raise AlreadyHandled(self.item.activity_id)
+        return self.queue.processing(self.item)

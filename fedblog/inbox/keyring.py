@@ -1,4 +1,4 @@
-"""Public keys of remote actors: memory, then database, then a signed fetch from the actor."""
+"""Public keys of remote actors: memory, then the stored actors, then a signed fetch from the actor."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from fedblog.federation.client import FetchError, RemoteGone
+from fedblog.blog.actors import RemoteActors
+from fedblog.federation.client import FederationClient, FetchError, RemoteGone
 from fedblog.federation.signatures import SignatureError, load_public_key_pem
 from fedblog.federation.vocab import Actor, VocabError, host_of, parse_actor
 from fedblog.models import RemoteActor
-from fedblog.runtime import Runtime
 from fedblog.singleflight import SingleFlight
-from fedblog.storage import actors as actors_store
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +62,10 @@ def _key_from_actor(actor: Actor, key_id: str) -> tuple[str, object]:
 class Keyring:
     """Resolves keyIds to keys; a refresh (for key rotation) is allowed once a minute per key."""
 
-    def __init__(self, runtime: Runtime, *, capacity: int = 20_000,
-                 refresh_interval: float = 60.0) -> None:
-        self.runtime = runtime
+    def __init__(self, actors: RemoteActors, client: FederationClient, *,
+                 capacity: int = 20_000, refresh_interval: float = 60.0) -> None:
+        self.actors = actors
+        self.client = client
         self.capacity = capacity
         self.refresh_interval = refresh_interval
         self._memory: OrderedDict[str, ResolvedKey] = OrderedDict()
@@ -100,8 +100,7 @@ class Keyring:
         return await self._fetching.run(key_id, lambda: self._fetch(key_id))
 
     async def _from_database(self, key_id: str) -> ResolvedKey | None:
-        async with self.runtime.db.connection() as conn:
-            stored = await actors_store.get_key(conn, key_id)
+        stored = await self.actors.key(key_id)
         if stored is None:
             return None
         try:
@@ -113,7 +112,7 @@ class Keyring:
     async def _fetch(self, key_id: str) -> ResolvedKey:
         url = key_id.split("#", 1)[0]
         try:
-            document = await self.runtime.client.fetch_json(url)
+            document = await self.client.fetch_json(url)
             actor = await self._owner(document, key_id)
             pem, public_key = _key_from_actor(actor, key_id)
         except RemoteGone as exc:
@@ -122,9 +121,7 @@ class Keyring:
             raise KeyUnavailable(f"could not fetch key {key_id}: {exc}") from exc
         if host_of(actor.id) != host_of(key_id):
             raise KeyUnavailable(f"key {key_id} is on another host than its actor {actor.id}")
-        async with self.runtime.db.transaction() as conn:
-            await actors_store.upsert(conn, remote_actor(actor), document)
-            await actors_store.upsert_key(conn, key_id, actor.id, pem)
+        await self.actors.store(remote_actor(actor), document, key_id=key_id, key_pem=pem)
         return ResolvedKey(key_id, actor.id, public_key, time.time())
 
     async def _owner(self, document: object, key_id: str) -> Actor:
@@ -133,22 +130,20 @@ class Keyring:
             owner = document["owner"]
             if not isinstance(owner, str) or host_of(owner) != host_of(key_id):
                 raise KeyUnavailable(f"key {key_id} names an unusable owner")
-            document = await self.runtime.client.fetch_json(owner)
+            document = await self.client.fetch_json(owner)
         return parse_actor(document)
 
     async def actor(self, actor_id: str) -> RemoteActor:
         """A remote actor, from the database or fetched (and stored) when unknown."""
-        async with self.runtime.db.connection() as conn:
-            known = await actors_store.get(conn, actor_id)
+        known = await self.actors.get(actor_id)
         if known is not None:
             return known
         try:
-            document = await self.runtime.client.fetch_json(actor_id)
+            document = await self.client.fetch_json(actor_id)
             actor = parse_actor(document)
         except (FetchError, VocabError) as exc:
             raise ActorUnavailable(f"could not fetch actor {actor_id}: {exc}") from exc
         if actor.id != actor_id:
             raise ActorUnavailable(f"{actor_id} served a document for {actor.id}")
-        async with self.runtime.db.transaction() as conn:
-            await actors_store.upsert(conn, remote_actor(actor), document)
+        await self.actors.store(remote_actor(actor), document)
         return remote_actor(actor)

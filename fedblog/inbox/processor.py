@@ -7,21 +7,17 @@ import contextlib
 import logging
 import time
 
-from fedblog.blog.comments import CommentService
-from fedblog.blog.quotes import QuoteService
 from fedblog.federation.vocab import Activity, Note, VocabError, parse_activity
 from fedblog.inbox import lanes
 from fedblog.inbox.context import (
-    AlreadyHandled,
     HandlerContext,
+    HandlerServices,
     Result,
     RetryLater,
     WaitForObject,
 )
 from fedblog.inbox.handlers import HANDLERS
-from fedblog.inbox.keyring import Keyring
-from fedblog.runtime import Runtime
-from fedblog.storage import inbox as inbox_store
+from fedblog.inbox.queue import AlreadyHandled, InboxQueue
 from fedblog.storage.inbox import InboxItem
 
 log = logging.getLogger(__name__)
@@ -30,14 +26,11 @@ WAITING_SWEEP = 30.0     # seconds between looks for parked replies whose parent
 
 
 class InboxProcessor:
-    def __init__(self, runtime: Runtime, keyring: Keyring, comments: CommentService,
-                 quotes: QuoteService, *,
+    def __init__(self, queue: InboxQueue, services: HandlerServices, *,
                  batch: int = 64, concurrency: int = 8,
                  lease_seconds: float = 300.0, idle_poll: float = 1.0) -> None:
-        self.runtime = runtime
-        self.keyring = keyring
-        self.comments = comments
-        self.quotes = quotes
+        self.queue = queue
+        self.services = services
         self.batch = batch
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
@@ -62,11 +55,11 @@ class InboxProcessor:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
 
     async def run_once(self) -> int:
-        async with self.runtime.db.connection() as conn:
-            if time.monotonic() >= self._next_sweep:
-                self._next_sweep = time.monotonic() + WAITING_SWEEP
-                await inbox_store.wake_arrived(conn)
-            items = await inbox_store.claim(conn, limit=self.batch, lease_seconds=self.lease_seconds)
+        sweep = time.monotonic() >= self._next_sweep
+        if sweep:
+            self._next_sweep = time.monotonic() + WAITING_SWEEP
+        items = await self.queue.claim(limit=self.batch, lease_seconds=self.lease_seconds,
+                                       wake_arrived=sweep)
         parsed: list[tuple[InboxItem, Activity]] = []
         for item in items:
             try:
@@ -90,13 +83,11 @@ class InboxProcessor:
                 log.info("ignoring unsupported %s %s", activity.type, activity.id)
                 result = Result.IGNORED
             else:
-                result = await handler(HandlerContext(self.runtime, self.keyring, self.comments,
-                                                        self.quotes, item, activity))
+                result = await handler(HandlerContext(self.services, self.queue, item, activity))
         except AlreadyHandled:
             return
         except WaitForObject as exc:
-            async with self.runtime.db.connection() as conn:
-                await inbox_store.wait_for(conn, item.id, exc.object_id)
+            await self.queue.park(item, exc.object_id)
             return
         except RetryLater as exc:
             await self._retry_or_fail(item, str(exc))
@@ -114,12 +105,10 @@ class InboxProcessor:
         if item.attempts >= MAX_ATTEMPTS:
             await self._finish(item, "failed", error)
             return
-        async with self.runtime.db.connection() as conn:
-            await inbox_store.release(conn, item.id, error, retry_in=2.0**item.attempts)
+        await self.queue.release(item, error, retry_in=2.0**item.attempts)
 
     async def _finish(self, item: InboxItem, state: str, error: str | None = None) -> None:
-        async with self.runtime.db.connection() as conn:
-            await inbox_store.finish(conn, item.id, state, error)
+        await self.queue.finish(item, state, error)
 
 
 def _links(entry: tuple[InboxItem, Activity]) -> lanes.Links:

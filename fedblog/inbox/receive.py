@@ -8,6 +8,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from fedblog.blog.blocklist import Blocklist
 from fedblog.federation.signatures import (
     HttpRequestParts,
     ParsedSignature,
@@ -19,11 +20,10 @@ from fedblog.federation.signatures import (
 )
 from fedblog.federation.vocab import Activity, VocabError, host_of, parse_activity
 from fedblog.inbox.batcher import InboxBatcher
-from fedblog.inbox.context import Rejected
+from fedblog.inbox.context import PrecheckContext, Rejected
 from fedblog.inbox.handlers import PRECHECKS
 from fedblog.inbox.keyring import Keyring, KeyUnavailable, ResolvedKey
 from fedblog.inbox.ratelimit import TokenBuckets
-from fedblog.runtime import Runtime
 from fedblog.storage.inbox import NewInboxItem
 
 log = logging.getLogger(__name__)
@@ -59,17 +59,19 @@ def _stored_text(body: bytes, data: object) -> str:
 
 
 class InboxReceiver:
-    def __init__(self, runtime: Runtime, keyring: Keyring) -> None:
-        self.runtime = runtime
+    """`host_rate` and `actor_rate` are requests per second each host and each actor may send
+    (bursts of five seconds' worth)."""
+
+    def __init__(self, keyring: Keyring, blocklist: Blocklist, batcher: InboxBatcher,
+                 prechecks: PrecheckContext, *, policy: VerifyPolicy, host_rate: float,
+                 actor_rate: float) -> None:
         self.keyring = keyring
-        settings = runtime.settings
-        self.host_limits = TokenBuckets(settings.inbox_host_rate, settings.inbox_host_rate * 5)
-        self.actor_limits = TokenBuckets(settings.inbox_actor_rate, settings.inbox_actor_rate * 5)
-        self.policy = VerifyPolicy(
-            max_age=runtime.settings.signature_max_age,
-            max_future=runtime.settings.signature_max_future,
-        )
-        self.batcher = InboxBatcher(runtime.db)
+        self.blocklist = blocklist
+        self.batcher = batcher
+        self.prechecks = prechecks
+        self.policy = policy
+        self.host_limits = TokenBuckets(host_rate, host_rate * 5)
+        self.actor_limits = TokenBuckets(actor_rate, actor_rate * 5)
 
     async def receive(self, request: HttpRequestParts, sender_ip: str | None) -> Accepted:
         parsed = self._parse_signature(request)
@@ -84,7 +86,7 @@ class InboxReceiver:
             raise Rejected(401, f"signed by {key.actor_id}, but the activity's actor is {activity.actor}")
         precheck = PRECHECKS.get(activity.type)
         if precheck is not None:
-            await precheck(self.runtime, activity)
+            await precheck(self.prechecks, activity)
         item = NewInboxItem(
             activity_id=activity.id, actor_id=activity.actor, type=activity.type,
             body=data, key_id=key.key_id, sender_ip=sender_ip, body_json=text,
@@ -94,7 +96,7 @@ class InboxReceiver:
 
     def _gate(self, key_id: str, body: bytes) -> None:
         """Before any key fetch or JSON parsing: blocked senders get 403, floods 429."""
-        blocklist = self.runtime.blocklist
+        blocklist = self.blocklist
         match = CLAIMED_ACTOR.search(body)
         claimed = match.group(1).decode("utf-8", "replace") if match else None
         if blocklist.url_blocked(key_id) or (claimed and blocklist.actor_blocked(claimed)):
@@ -107,7 +109,7 @@ class InboxReceiver:
                 raise Rejected(429, "too many requests", retry_after=wait)
 
     def _refuse_blocked(self, activity: Activity) -> None:
-        blocklist = self.runtime.blocklist
+        blocklist = self.blocklist
         ids = [activity.id, activity.object_id or "", *activity.objects]
         if blocklist.actor_blocked(activity.actor) or any(
                 blocklist.domain_blocked(host_of(i)) for i in ids if i):

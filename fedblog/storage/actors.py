@@ -73,3 +73,12 @@ async def get_many(conn: Connection, actor_ids: list[str]) -> dict[str, RemoteAc
         f"SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE id = ANY($1::text[])", actor_ids
     )
     return {r["id"]: _actor(r) for r in rows}
+
+
+async def get_many_marked(conn: Connection, actor_ids: list[str]
+                          ) -> dict[str, tuple[RemoteActor, bool]]:
+    """Many actors in one query, each with whether it is gone (deleted itself)."""
+    rows = await conn.fetch(
+        f"SELECT {ACTOR_COLUMNS}, gone_at IS NOT NULL AS gone FROM remote_actors"
+        f" WHERE id = ANY($1::text[])", actor_ids)
+    return {r["id"]: (_actor(r), bool(r["gone"])) for r in rows}

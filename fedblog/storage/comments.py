@@ -321,3 +321,27 @@ async def approved_thread_with_actors(conn: Connection, post_id: int
         if actor_id is not None and actor_id not in actors:
             actors[actor_id] = RemoteActor(*row[_WIDTH:])
     return comments, actors
+
+
+async def get_many(conn: Connection, comment_ids: list[int]) -> dict[int, Comment]:
+    """Many comments by id in one query (missing ids are simply absent)."""
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM comments WHERE id = ANY($1::bigint[])",
+                            comment_ids)
+    return {row["id"]: _comment(row) for row in rows}
+
+
+async def details_many(conn: Connection, comment_ids: list[int]) -> dict[int, CommentDetail]:
+    """`detail` for many comments in one query."""
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS}, raw_activity, sender_ip, key_id, received_at, mentions, attachments"
+        f" FROM comments WHERE id = ANY($1::bigint[])", comment_ids)
+    return {row["id"]: CommentDetail(_comment(row), row["raw_activity"], row["sender_ip"],
+                                     row["key_id"], row["received_at"], row["mentions"],
+                                     row["attachments"]) for row in rows}
+
+
+async def by_ap_ids(conn: Connection, ap_ids: list[str]) -> dict[str, Comment]:
+    """Many comments by their ActivityPub id in one query."""
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM comments WHERE ap_id = ANY($1::text[])",
+                            ap_ids)
+    return {row["ap_id"]: _comment(row) for row in rows}

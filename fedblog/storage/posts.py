@@ -181,3 +181,9 @@ async def page_notifications(db: Database, on_payload: Callable[[str], None],
         with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             await conn.remove_listener(PAGES_CHANNEL, handler)
         await db.pool.release(conn)
+
+
+async def get_many(conn: Connection, post_ids: list[int]) -> dict[int, Post]:
+    """Many posts by id in one query (deleted ones included, missing ids absent)."""
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM posts WHERE id = ANY($1::bigint[])", post_ids)
+    return {row["id"]: _post(row) for row in rows}

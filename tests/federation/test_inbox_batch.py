@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 
 from fedblog.inbox.batcher import InboxBatcher
-from fedblog.inbox.handlers.create import parent_cache
 from fedblog.storage.db import Database, migrate
 from fedblog.storage.inbox import NewInboxItem
 from tests.harness import BlogServer
@@ -136,8 +135,8 @@ async def test_parent_cache_keeps_live_parents_briefly_and_nothing_else(database
     async with BlogServer(database_url, run_workers=False) as blog, Peer() as peer:
         eve = peer.add_actor("eve")
         post = await blog.post("Cachad")
-        cache = parent_cache(blog.services.runtime)
-        assert cache is parent_cache(blog.services.runtime)
+        cache = blog.services.parent_cache
+        assert blog.services.receiver.prechecks.parents is cache  # one per process
         cache.ttl = 60.0  # (a slow machine must not expire it mid-test)
         orphan = f"{blog.base_url}/posts/9999"
         assert await cache.resolve(orphan) is None and orphan not in cache._known  # misses ask again

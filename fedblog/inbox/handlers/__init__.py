@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fedblog.federation.vocab import Activity
-from fedblog.inbox.context import HandlerContext, Result
+from fedblog.inbox.context import HandlerContext, PrecheckContext, Result
 from fedblog.inbox.handlers import create, delete, flag, follow, like, quote_request, undo, update
-from fedblog.runtime import Runtime
 
 Handler = Callable[[HandlerContext], Awaitable[Result]]
-Precheck = Callable[[Runtime, Activity], Awaitable[None]]
+Precheck = Callable[[PrecheckContext, Activity], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {
     "Follow": follow.handle,

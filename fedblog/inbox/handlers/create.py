@@ -4,11 +4,8 @@ comment it answers is; parked until its parent arrives when that cannot be fetch
 from __future__ import annotations
 
 import logging
-import time
-import weakref
-from collections import OrderedDict
 
-from fedblog.blog.comments import Parent, Reception, resolve_parent
+from fedblog.blog.comments import Parent, Reception
 from fedblog.federation.client import FetchError
 from fedblog.federation.vocab import (
     Activity,
@@ -18,64 +15,22 @@ from fedblog.federation.vocab import (
     host_of,
     parse_object,
 )
-from fedblog.inbox.context import HandlerContext, Rejected, Result, RetryLater, WaitForObject
+from fedblog.inbox.context import (
+    HandlerContext,
+    PrecheckContext,
+    Rejected,
+    Result,
+    RetryLater,
+    WaitForObject,
+)
 from fedblog.inbox.keyring import ActorUnavailable
-from fedblog.runtime import Runtime
-from fedblog.singleflight import SingleFlight
-from fedblog.storage.db import Database
-from fedblog.urls import Urls
 
 log = logging.getLogger(__name__)
 MAX_ANCESTOR_FETCHES = 5
 MAX_COMMENT_CHARS = 100_000  # the sanitiser's limit
 
 
-class ParentCache:
-    """The precheck's answer to "may this be replied to?" for recently seen parents: positive
-    answers only (a live post, an approved comment), each for `ttl` seconds, at most `capacity`.
-    Anything else asks the database. A parent deleted or unapproved within the last `ttl` seconds
-    may still be answered 202: the processor resolves the parent again from the database and
-    ignores such a reply, so the cache only ever changes the sender's answer, never the thread."""
-
-    def __init__(self, db: Database, urls: Urls, *, capacity: int = 10_000, ttl: float = 2.0) -> None:
-        self.db = db
-        self.urls = urls
-        self.capacity = capacity
-        self.ttl = ttl
-        self._known: OrderedDict[str, tuple[float, Parent]] = OrderedDict()
-        self._asking: SingleFlight[str, Parent | None] = SingleFlight()
-
-    async def resolve(self, in_reply_to: str) -> Parent | None:
-        known = self._known.get(in_reply_to)
-        if known is not None:
-            if known[0] > time.monotonic():
-                return known[1]
-            del self._known[in_reply_to]
-        # replies to the same parent arriving together share one query
-        parent = await self._asking.run(in_reply_to, lambda: self._from_database(in_reply_to))
-        if parent is not None:
-            self._known[in_reply_to] = (time.monotonic() + self.ttl, parent)
-            while len(self._known) > self.capacity:
-                self._known.popitem(last=False)
-        return parent
-
-    async def _from_database(self, in_reply_to: str) -> Parent | None:
-        async with self.db.connection() as conn:
-            return await resolve_parent(conn, self.urls, in_reply_to)
-
-
-# One cache per database pool, i.e. per running blog in this process.
-_caches: weakref.WeakKeyDictionary[Database, ParentCache] = weakref.WeakKeyDictionary()
-
-
-def parent_cache(runtime: Runtime) -> ParentCache:
-    cache = _caches.get(runtime.db)
-    if cache is None:
-        cache = _caches[runtime.db] = ParentCache(runtime.db, runtime.urls)
-    return cache
-
-
-async def precheck(runtime: Runtime, activity: Activity) -> None:
+async def precheck(checks: PrecheckContext, activity: Activity) -> None:
     """Refused before storing: a forged author, a foreign id, or a reply to something of this
     blog that does not exist. A reply to a held or refused comment is taken (and held):
     Mastodon never retries a 4xx, so refusing it would lose the reply for good."""
@@ -91,8 +46,8 @@ async def precheck(runtime: Runtime, activity: Activity) -> None:
         raise Rejected(413, f"comment longer than {MAX_COMMENT_CHARS} characters")
     if not note.in_reply_to:
         return
-    parent = await parent_cache(runtime).resolve(note.in_reply_to)
-    if parent is None and note.in_reply_to.startswith(runtime.urls.base + "/"):
+    parent = await checks.parents.resolve(note.in_reply_to)
+    if parent is None and note.in_reply_to.startswith(checks.urls.base + "/"):
         raise Rejected(404, f"inReplyTo {note.in_reply_to} is no post or comment of this blog")
 
 
@@ -104,7 +59,7 @@ async def _fetch_note(ctx: HandlerContext, url: str) -> Note | None:
     """The Note at `url`; None when it is something else. Unreachable when its server refuses
     it; RetryLater when the server could not answer."""
     try:
-        found = parse_object(await ctx.runtime.client.fetch_json(url))
+        found = parse_object(await ctx.services.client.fetch_json(url))
     except FetchError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
             raise Unreachable(url) from exc
@@ -126,11 +81,10 @@ async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list
     for _ in range(MAX_ANCESTOR_FETCHES + 1):
         if not in_reply_to:
             return None, []
-        async with ctx.runtime.db.connection() as conn:
-            parent = await resolve_parent(conn, ctx.runtime.urls, in_reply_to)
+        parent = await ctx.services.comments.parent_of(in_reply_to)
         if parent is not None:
             return parent, ancestors
-        if in_reply_to.startswith(ctx.runtime.urls.base + "/") or len(ancestors) >= MAX_ANCESTOR_FETCHES:
+        if in_reply_to.startswith(ctx.services.urls.base + "/") or len(ancestors) >= MAX_ANCESTOR_FETCHES:
             return None, []
         try:
             fetched = await _fetch_note(ctx, in_reply_to)
@@ -158,17 +112,17 @@ async def handle(ctx: HandlerContext) -> Result:
         return Result.IGNORED
     for ancestor in ancestors:
         try:
-            await ctx.keyring.actor(ancestor.attributed_to or "")
+            await ctx.services.keyring.actor(ancestor.attributed_to or "")
         except ActorUnavailable as exc:
             raise RetryLater(str(exc)) from exc
     async with ctx.transaction() as conn:
         # Fetched ancestors join the thread first (held for the author), top-down.
         for ancestor in reversed(ancestors):
-            stored = await ctx.comments.store_reply(
+            stored = await ctx.services.comments.store_reply(
                 conn, ancestor, parent, Reception(None, False, None, None))
             if stored is not None:
                 parent = Parent(stored.post_id, stored.id, stored.depth + 1, stored.state)
         reception = Reception(ctx.item.body, activity.has_ld_signature, ctx.item.sender_ip,
                               ctx.item.key_id)
-        await ctx.comments.store_reply(conn, note, parent, reception)
+        await ctx.services.comments.store_reply(conn, note, parent, reception)
     return Result.PROCESSED

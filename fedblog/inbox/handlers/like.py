@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fedblog.inbox.context import HandlerContext, Result
-from fedblog.storage import reactions as reactions_store
 
 KINDS = {"Like": "like", "Announce": "announce"}
 
 
 def is_ours(ctx: HandlerContext, object_id: str | None) -> bool:
-    urls = ctx.runtime.urls
+    urls = ctx.services.urls
     return object_id is not None and (
         urls.post_id_of(object_id) is not None or urls.comment_id_of(object_id) is not None)
 
@@ -20,6 +19,7 @@ async def handle(ctx: HandlerContext) -> Result:
         return Result.IGNORED
     assert activity.object_id is not None
     async with ctx.transaction() as conn:
-        await reactions_store.add(conn, activity_id=activity.id, kind=KINDS[activity.type],
-                                  actor_id=activity.actor, object_id=activity.object_id)
+        await ctx.services.reactions.record(conn, activity_id=activity.id,
+                                            kind=KINDS[activity.type], actor_id=activity.actor,
+                                            object_id=activity.object_id)
     return Result.PROCESSED

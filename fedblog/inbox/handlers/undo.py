@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 
 from fedblog.inbox.context import HandlerContext, Result
-from fedblog.storage import followers as followers_store
-from fedblog.storage import reactions as reactions_store
 
 log = logging.getLogger(__name__)
 REACTIONS = {"Like": "like", "Announce": "announce"}
@@ -18,30 +16,28 @@ async def _inner_type(ctx: HandlerContext) -> str | None:
     if inner_type is not None or ctx.activity.object_id is None:
         return inner_type
     # Only an id: look it up among what we recorded.
-    async with ctx.runtime.db.connection() as conn:
-        kind = await reactions_store.by_activity(conn, ctx.activity.object_id)
-        if kind is not None:
-            return "Like" if kind == "like" else "Announce"
-        follower = await followers_store.get(conn, ctx.activity.actor)
-    if follower is not None and follower.follow_activity_id == ctx.activity.object_id:
+    kind = await ctx.services.reactions.kind_of(ctx.activity.object_id)
+    if kind is not None:
+        return "Like" if kind == "like" else "Announce"
+    if await ctx.services.follows.is_follow(ctx.activity.actor, ctx.activity.object_id):
         return "Follow"
     return None
 
 
 async def handle(ctx: HandlerContext) -> Result:
-    activity = ctx.activity
+    activity, services = ctx.activity, ctx.services
     inner_type = await _inner_type(ctx)
     # The signer is the actor (checked on receipt), so it may only undo its own activities.
     if inner_type == "Follow":
         async with ctx.transaction() as conn:
-            await followers_store.remove(conn, activity.actor)
+            await services.follows.undo(conn, activity.actor)
         return Result.PROCESSED
     if inner_type in REACTIONS:
         inner = activity.object
         object_id = getattr(inner, "object_id", None)
         async with ctx.transaction() as conn:
-            await reactions_store.remove(conn, kind=REACTIONS[inner_type], actor_id=activity.actor,
-                                         activity_id=activity.object_id, object_id=object_id)
+            await services.reactions.undo(conn, kind=REACTIONS[inner_type], actor_id=activity.actor,
+                                          activity_id=activity.object_id, object_id=object_id)
         return Result.PROCESSED
     log.info("ignoring Undo of %s %s", inner_type, activity.object_id)
     return Result.IGNORED

@@ -5,23 +5,20 @@ from __future__ import annotations
 from fedblog.federation.vocab import Actor, Note
 from fedblog.inbox.context import HandlerContext, Result
 from fedblog.inbox.keyring import remote_actor
-from fedblog.storage import actors as actors_store
-from fedblog.storage import comments as comments_store
 
 
 async def handle(ctx: HandlerContext) -> Result:
-    activity = ctx.activity
+    activity, services = ctx.activity, ctx.services
     obj = activity.object
     if isinstance(obj, Actor) and obj.id == activity.actor:
         async with ctx.transaction() as conn:
-            await actors_store.upsert(conn, remote_actor(obj), ctx.item.body.get("object"))
-        ctx.keyring.forget_actor(obj.id)
+            await services.actors.update(conn, remote_actor(obj), ctx.item.body.get("object"))
+        services.keyring.forget_actor(obj.id)
         return Result.PROCESSED
     if not isinstance(obj, Note) or obj.attributed_to != activity.actor:
         return Result.IGNORED
     async with ctx.transaction() as conn:
-        comment = await comments_store.by_ap_id(conn, obj.id, for_update=True)
-        if comment is None or comment.actor_id != activity.actor or comment.state == "deleted":
+        edited = await services.comments.edited_by_commenter(conn, activity.actor, obj)
+        if edited is None:
             return Result.IGNORED
-        await ctx.comments.remote_update(conn, comment, obj)
     return Result.PROCESSED

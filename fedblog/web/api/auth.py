@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fedblog.storage import tokens as tokens_store
-from fedblog.storage.db import Database
+from fedblog.blog.tokens import create_token, hash_token, new_token
 from fedblog.web.responses import json_error, services
+
+__all__ = ["Endpoint", "bearer_token", "create_token", "hash_token", "new_token",
+           "requires_token", "token_is_valid"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def new_token() -> str:
-    return "fb_" + secrets.token_urlsafe(32)
-
-
-async def create_token(db: Database, label: str = "") -> str:
-    token = new_token()
-    async with db.connection() as conn:
-        await tokens_store.insert(conn, hash_token(token), label)
-    return token
-
-
 async def token_is_valid(request: Request, token: str) -> bool:
-    runtime = services(request).runtime
-    configured = runtime.settings.api_token
-    if configured and hmac.compare_digest(configured.encode(), token.encode()):
-        return True
-    async with runtime.db.connection() as conn:
-        return await tokens_store.is_active(conn, hash_token(token))
+    blog = services(request)
+    return await blog.tokens.is_valid(token, blog.runtime.settings.api_token)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -9,15 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedblog.blog.blocks import BlockNotFound
+from fedblog.blog.blocks import BlockNotFound, StoredBlock
 from fedblog.blog.reports import CannotReport, ReportNotFound
-from fedblog.federation.vocab import is_http_url
-from fedblog.federation.webfinger import HandleError, resolve_handle
-from fedblog.inbox.keyring import ActorUnavailable
+from fedblog.federation.webfinger import HandleError
 from fedblog.models import RemoteActor
 from fedblog.outbox.as2 import iso
-from fedblog.storage import actors as actors_store
-from fedblog.storage.blocks import StoredBlock
 from fedblog.web.api import validation as v
 from fedblog.web.api.endpoint import api
 from fedblog.web.api.validation import ApiError
@@ -52,23 +48,10 @@ def _expiry(data: dict[str, Any]) -> datetime | None:
 
 
 async def resolve_actor(request: Request, ref: str) -> tuple[str, RemoteActor | None]:
-    blog = services(request)
-    if is_http_url(ref):
-        actor_id = ref
-    else:
-        try:
-            actor_id = await resolve_handle(blog.runtime.client, ref,
-                                            scheme=blog.runtime.settings.scheme)
-        except HandleError as exc:
-            raise ApiError(422, str(exc), "actor") from exc
-    async with blog.runtime.db.connection() as conn:
-        known = await actors_store.get(conn, actor_id)
-    if known is not None:
-        return actor_id, known
     try:
-        return actor_id, await blog.keyring.actor(actor_id)
-    except ActorUnavailable:
-        return actor_id, None  # blocked all the same; there is just nobody to tell
+        return await services(request).block_targets.resolve(ref)
+    except HandleError as exc:
+        raise ApiError(422, str(exc), "actor") from exc
 
 
 @api

@@ -11,13 +11,11 @@ from starlette.routing import Route
 
 from fedblog.blog.comments import CommentNotFound, NotAnAnswer, ParentNotApproved
 from fedblog.blog.moderation import Action, TransitionError, validate_rule
+from fedblog.blog.queue import QueueItem
+from fedblog.blog.reports import ReportNotFound
+from fedblog.blog.rules import RuleNotFound
 from fedblog.models import COMMENT_STATES, Comment
 from fedblog.outbox.as2 import iso
-from fedblog.storage import actors as actors_store
-from fedblog.storage import comments as comments_store
-from fedblog.storage import reactions as reactions_store
-from fedblog.storage import reports as reports_store
-from fedblog.storage.db import Connection
 from fedblog.web.api import validation as v
 from fedblog.web.api.endpoint import api
 from fedblog.web.api.validation import ApiError
@@ -27,8 +25,9 @@ MAX_BULK = 500
 MAX_ID = 2**62
 
 
-async def comment_json(conn: Connection, comment: Comment, *, context: bool = True) -> dict[str, Any]:
-    actor = await actors_store.get(conn, comment.actor_id)
+def comment_json(item: QueueItem) -> dict[str, Any]:
+    """A comment as the API shows it; `item` carries its parent (read with a context of 1)."""
+    comment, actor = item.comment, item.present_actor
     body: dict[str, Any] = {
         "id": comment.id, "ap_id": comment.ap_id, "post_id": comment.post_id,
         "parent_comment_id": comment.parent_comment_id, "in_reply_to": comment.in_reply_to,
@@ -44,8 +43,8 @@ async def comment_json(conn: Connection, comment: Comment, *, context: bool = Tr
                         for i, a in enumerate(comment.attachments)],
         "emojis": [asdict(e) for e in comment.emojis],
     }
-    if context and comment.parent_comment_id is not None:
-        parent = await comments_store.get(conn, comment.parent_comment_id)
+    if comment.parent_comment_id is not None:
+        parent = item.parent
         body["parent_excerpt"] = parent.content_text[:200] if parent else None
         body["parent_state"] = parent.state if parent else None
     return body
@@ -60,35 +59,30 @@ def _state_param(request: Request) -> str | None:
 
 @api
 async def list_comments(request: Request) -> Response:
-    db = services(request).runtime.db
     limit = v.limit_param(request)
     state, post_id, before = _state_param(request), v.id_param(request, "post_id"), \
         v.id_param(request, "before")
-    async with db.connection() as conn:
-        rows = await comments_store.list_filtered(conn, state=state, post_id=post_id,
-                                                  limit=limit, before_id=before)
-        items = [await comment_json(conn, c) for c in rows]
-    return json_response({"items": items, "next_before": rows[-1].id if len(rows) == limit else None})
+    page = await services(request).queue.page(state=state, post_id=post_id, before=before,
+                                              limit=limit, context=1, provenance=False)
+    return json_response({"items": [comment_json(item) for item in page.items],
+                          "next_before": page.older})
 
 
 @api
 async def get_comment(request: Request) -> Response:
-    db = services(request).runtime.db
-    async with db.connection() as conn:
-        detail = await comments_store.detail(conn, request.path_params["id"])
-        if detail is None:
-            raise ApiError(404, "no such comment")
-        body = await comment_json(conn, detail.comment)
-        counts = await reactions_store.counts(conn, detail.comment.ap_id)
-        body.update(
-            raw_activity=detail.raw_activity, sender_ip=detail.sender_ip, key_id=detail.key_id,
-            received_at=iso(detail.received_at), mentions=detail.mentions, likes=counts["like"], shares=counts["announce"],
-            history=[{**h, "at": iso(h["at"])}
-                     for h in await comments_store.history(conn, detail.comment.id)],
-            versions=[{**ver, "updated_at": iso(ver["updated_at"]) if ver["updated_at"] else None,
-                       "replaced_at": iso(ver["replaced_at"])}
-                      for ver in await comments_store.versions(conn, detail.comment.id)],
-        )
+    record = await services(request).queue.record(request.path_params["id"], context=1)
+    if record is None or record.item.detail is None:
+        raise ApiError(404, "no such comment")
+    detail = record.item.detail
+    body = comment_json(record.item)
+    body.update(
+        raw_activity=detail.raw_activity, sender_ip=detail.sender_ip, key_id=detail.key_id,
+        received_at=iso(detail.received_at), mentions=detail.mentions, likes=record.likes,
+        shares=record.shares,
+        history=[{**h, "at": iso(h["at"])} for h in record.history],
+        versions=[{**ver, "updated_at": iso(ver["updated_at"]) if ver["updated_at"] else None,
+                   "replaced_at": iso(ver["replaced_at"])} for ver in record.versions],
+    )
     return json_response(body)
 
 
@@ -158,8 +152,8 @@ async def _markdown(request: Request) -> str:
 
 
 async def _comment_response(request: Request, comment: Comment, status: int = 200) -> Response:
-    async with services(request).runtime.db.connection() as conn:
-        return json_response(await comment_json(conn, comment), status)
+    item = await services(request).queue.item(comment)
+    return json_response(comment_json(item), status)
 
 
 @api
@@ -199,8 +193,7 @@ async def delete_answer(request: Request) -> Response:
 
 @api
 async def list_rules(request: Request) -> Response:
-    async with services(request).runtime.db.connection() as conn:
-        return json_response({"items": await comments_store.rules(conn)})
+    return json_response({"items": await services(request).rules.all()})
 
 
 @api
@@ -215,24 +208,23 @@ async def add_rule(request: Request) -> Response:
     problem = validate_rule(pattern, is_regex)
     if problem:
         raise ApiError(422, problem, "pattern")
-    async with services(request).runtime.db.connection() as conn:
-        return json_response(await comments_store.add_rule(conn, pattern, is_regex, action), 201)
+    return json_response(await services(request).rules.add(pattern, is_regex, action), 201)
 
 
 @api
 async def delete_rule(request: Request) -> Response:
-    async with services(request).runtime.db.connection() as conn:
-        if not await comments_store.delete_rule(conn, request.path_params["id"]):
-            raise ApiError(404, "no such rule")
+    try:
+        await services(request).rules.delete(request.path_params["id"])
+    except RuleNotFound as exc:
+        raise ApiError(404, "no such rule") from exc
     return Response(status_code=204)
 
 
 @api
 async def list_reports(request: Request) -> Response:
     include = request.query_params.get("resolved") == "true"
-    async with services(request).runtime.db.connection() as conn:
-        rows = await reports_store.list_open(conn, include_resolved=include,
-                                             limit=v.limit_param(request))
+    rows = await services(request).reports.received(include_resolved=include,
+                                                    limit=v.limit_param(request))
     items = [{**r, "received_at": iso(r["received_at"]),
               "resolved_at": iso(r["resolved_at"]) if r["resolved_at"] else None} for r in rows]
     return json_response({"items": items})
@@ -243,9 +235,10 @@ async def resolve_report(request: Request) -> Response:
     data = await v.json_object(request) if await request.body() else {}
     v.reject_unknown(data, {"resolution"})
     resolution = v.text(data, "resolution", max_length=1000) or "resolved"
-    async with services(request).runtime.db.connection() as conn:
-        if not await reports_store.resolve(conn, request.path_params["id"], resolution):
-            raise ApiError(404, "no such open report")
+    try:
+        await services(request).reports.resolve(request.path_params["id"], resolution)
+    except ReportNotFound as exc:
+        raise ApiError(404, "no such open report") from exc
     return Response(status_code=204)
 
 

@@ -11,7 +11,6 @@ from starlette.routing import Route
 from fedblog.blog.followers import NoSuchRequest
 from fedblog.models import Follower
 from fedblog.outbox.as2 import iso
-from fedblog.storage import followers as followers_store
 from fedblog.web.api import validation as v
 from fedblog.web.api.endpoint import api
 from fedblog.web.api.validation import ApiError
@@ -37,10 +36,8 @@ async def _list(request: Request, state: str) -> Response:
     offset_raw = request.query_params.get("offset", "0")
     if not offset_raw.isdigit() or len(offset_raw) > 9:
         raise ApiError(422, "offset must be a non-negative integer", "offset")
-    async with services(request).runtime.db.connection() as conn:
-        rows = await followers_store.list_page(conn, state=state, limit=limit, offset=int(offset_raw))
-        total = await followers_store.count(conn, state)
-    return json_response({"items": [follower_json(f) for f in rows], "total": total})
+    page = await services(request).followers.page(state, limit=limit, offset=int(offset_raw))
+    return json_response({"items": [follower_json(f) for f in page.items], "total": page.total})
 
 
 @api

@@ -8,18 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedblog.blog.posts import PostDraft, PostNotFound
+from fedblog.blog.posts import PostDraft, PostNotFound, draft_fields
 from fedblog.models import Post
 from fedblog.outbox.as2 import iso
-from fedblog.storage import posts as posts_store
 from fedblog.urls import Urls
 from fedblog.web.api import validation as v
 from fedblog.web.api.endpoint import api
 from fedblog.web.api.validation import ApiError
 from fedblog.web.responses import json_response, services
-
-FIELDS = {"markdown", "title", "summary", "language"}
-MAX_MARKDOWN = 200_000
 
 
 def post_json(post: Post, urls: Urls) -> dict[str, Any]:
@@ -38,23 +34,6 @@ def post_json(post: Post, urls: Urls) -> dict[str, Any]:
     }
 
 
-def draft_fields(data: dict[str, Any], *, creating: bool) -> dict[str, str | None]:
-    v.reject_unknown(data, FIELDS)
-    fields: dict[str, str | None] = {}
-    markdown = v.text(data, "markdown", required=creating, max_length=MAX_MARKDOWN,
-                      allow_empty=False)
-    if markdown is not None:
-        fields["markdown"] = markdown
-    for name, limit in (("title", 300), ("summary", 500)):
-        if name in data:
-            value = v.text(data, name, max_length=limit)
-            fields[name] = value.strip() or None if value is not None else None
-    language = v.language(data)
-    if language is not None:
-        fields["language"] = language
-    return fields
-
-
 @api
 async def create_post(request: Request) -> Response:
     blog = services(request)
@@ -71,16 +50,14 @@ async def list_posts(request: Request) -> Response:
     blog = services(request)
     limit = v.limit_param(request)
     before = v.id_param(request, "before")
-    async with blog.runtime.db.connection() as conn:
-        posts = await posts_store.list_live(conn, limit=limit, before_id=before)
+    posts = await blog.posts.live(limit=limit, before=before)
     items = [post_json(p, blog.runtime.urls) for p in posts]
     next_before = posts[-1].id if len(posts) == limit else None
     return json_response({"items": items, "next_before": next_before})
 
 
 async def _live_post(request: Request) -> Post:
-    async with services(request).runtime.db.connection() as conn:
-        post = await posts_store.get(conn, request.path_params["id"])
+    post = await services(request).posts.get(request.path_params["id"])
     if post is None:
         raise ApiError(404, "no such post")
     if post.is_deleted:
@@ -98,8 +75,7 @@ async def edit_post(request: Request) -> Response:
     blog = services(request)
     post_id: int = request.path_params["id"]
     fields = draft_fields(await v.json_object(request), creating=False)
-    async with blog.runtime.db.connection() as conn:
-        current = await posts_store.get(conn, post_id)
+    current = await blog.posts.get(post_id)
     if current is None:
         raise ApiError(404, "no such post")
     if current.is_deleted:

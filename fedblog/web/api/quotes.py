@@ -8,10 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedblog.blog.quotes import QUOTE_TRANSITIONS, QuoteRequestNotFound, QuoteTransitionError
+from fedblog.blog.quotes import (
+    QUOTE_TRANSITIONS,
+    QuoteRequest,
+    QuoteRequestNotFound,
+    QuoteTransitionError,
+)
 from fedblog.outbox.as2 import iso
-from fedblog.storage import quotes as quotes_store
-from fedblog.storage.quotes import QuoteRequest
 from fedblog.web.api import validation as v
 from fedblog.web.api.endpoint import api
 from fedblog.web.api.validation import ApiError
@@ -34,8 +37,7 @@ async def list_requests(request: Request) -> Response:
     state = request.query_params.get("state")
     if state is not None and state not in STATES:
         raise ApiError(422, f"state must be one of {', '.join(STATES)}", "state")
-    async with services(request).runtime.db.connection() as conn:
-        rows = await quotes_store.list_by_state(conn, state, v.limit_param(request))
+    rows = await services(request).quotes.requests(state, v.limit_param(request))
     return json_response({"items": [quote_json(r) for r in rows]})
 
 

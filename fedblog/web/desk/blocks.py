@@ -10,13 +10,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedblog.blog.blocks import BlockNotFound
-from fedblog.web.api.blocks import resolve_actor
-from fedblog.web.api.validation import ApiError
+from fedblog.federation.webfinger import HandleError
 from fedblog.web.desk.common import Form, back, desk_view, render
 from fedblog.web.desk.session import Session
 from fedblog.web.responses import services
 
 MAX_DAYS = 3650
+
+
+class Unusable(ValueError):
+    """The form names nothing that can be blocked; the message says why."""
 
 
 async def _page(request: Request, session: Session, *, status: int = 200,
@@ -35,26 +38,29 @@ def _expiry(raw: str) -> datetime | None:
     if not raw.strip():
         return None
     if not raw.strip().isdigit() or not 0 < int(raw) <= MAX_DAYS:
-        raise ApiError(422, f"expires after must be a number of days from 1 to {MAX_DAYS}")
+        raise Unusable(f"expires after must be a number of days from 1 to {MAX_DAYS}")
     return datetime.now(UTC) + timedelta(days=int(raw))
 
 
 async def _block(request: Request, form: Form) -> str:
-    """Block what the form names; the notice to show. ApiError when it names nothing usable."""
+    """Block what the form names; the notice to show. Unusable when it names nothing usable."""
     blog = services(request)
     reason = form.get("reason").strip()[:1000] or None
     expires_at = _expiry(form.get("expires_days"))
     actor_ref, domain = form.get("actor").strip(), form.get("domain").strip()
     if bool(actor_ref) == bool(domain):
-        raise ApiError(422, "Give either an account or a server.")
+        raise Unusable("Give either an account or a server.")
     if actor_ref:
-        actor_id, actor = await resolve_actor(request, actor_ref[:2048])
+        try:
+            actor_id, actor = await blog.block_targets.resolve(actor_ref[:2048])
+        except HandleError as exc:
+            raise Unusable(str(exc)) from exc
         if actor_id == blog.runtime.urls.actor:
-            raise ApiError(422, "The blog cannot block itself.")
+            raise Unusable("The blog cannot block itself.")
         await blog.blocks.block_actor(actor_id, actor, reason=reason, expires_at=expires_at)
     else:
         if " " in domain or len(domain) > 253 or "/" in domain.split("://")[-1]:
-            raise ApiError(422, "A server is a host name, like spam.example.")
+            raise Unusable("A server is a host name, like spam.example.")
         await blog.blocks.block_domain(domain, reason=reason, expires_at=expires_at)
     return "blocked"
 
@@ -63,8 +69,8 @@ async def _block(request: Request, form: Form) -> str:
 async def add_block(request: Request, session: Session, form: Form) -> Response:
     try:
         notice = await _block(request, form)
-    except ApiError as exc:
-        return await _page(request, session, status=422, error=exc.message, form=form)
+    except Unusable as exc:
+        return await _page(request, session, status=422, error=str(exc), form=form)
     return back(form, "/desk/blocks", notice=notice)
 
 

@@ -11,10 +11,10 @@ from starlette.routing import Route
 
 from fedblog.inbox.ratelimit import TokenBuckets
 from fedblog.web import pages
-from fedblog.web.api.auth import token_is_valid
 from fedblog.web.desk import session as sessions
 from fedblog.web.desk.common import Form, back, desk_view, refuse, render
 from fedblog.web.desk.session import Session
+from fedblog.web.responses import services
 
 # Tokens are long and random, but FEDBLOG_API_TOKEN may not be: a few tries a minute per address.
 ATTEMPTS = TokenBuckets(rate=0.1, burst=10)
@@ -49,7 +49,8 @@ async def login(request: Request) -> Response:
     if ATTEMPTS.take(client, time.monotonic()) is not None:
         return _login_form(request, status=429, error="Too many attempts; wait a minute.")
     token = form.get("token", "").strip()
-    if not token or not await token_is_valid(request, token):
+    blog = services(request)
+    if not token or not await blog.tokens.is_valid(token, blog.runtime.settings.api_token):
         return _login_form(request, status=401, error="That token is not valid.")
     response = RedirectResponse(f"{sessions.PATH}/", status_code=303)
     sessions.start(request, response, sessions.new_session(token))

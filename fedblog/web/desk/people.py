@@ -8,9 +8,6 @@ from starlette.routing import Route
 
 from fedblog.blog.followers import NoSuchRequest
 from fedblog.blog.reports import ReportNotFound
-from fedblog.storage import comments as comments_store
-from fedblog.storage import followers as followers_store
-from fedblog.storage import reports as reports_store
 from fedblog.web.desk.common import Form, back, desk_view, render
 from fedblog.web.desk.session import Session
 from fedblog.web.responses import services
@@ -22,14 +19,12 @@ PAGE_SIZE = 50
 async def followers_page(request: Request, session: Session, form: Form) -> Response:
     raw = request.query_params.get("offset", "0")
     offset = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-    async with services(request).runtime.db.connection() as conn:
-        pending = await followers_store.list_page(conn, state="pending", limit=PAGE_SIZE)
-        accepted = await followers_store.list_page(conn, state="accepted", limit=PAGE_SIZE,
-                                                   offset=offset)
-        total = await followers_store.count(conn, "accepted")
-    more = offset + PAGE_SIZE if offset + PAGE_SIZE < total else None
-    return render(request, "desk/followers.html", session, pending=pending, accepted=accepted,
-                  total=total, offset=offset, more=more)
+    followers = services(request).followers
+    pending = await followers.page("pending", limit=PAGE_SIZE)
+    accepted = await followers.page("accepted", limit=PAGE_SIZE, offset=offset)
+    more = offset + PAGE_SIZE if offset + PAGE_SIZE < accepted.total else None
+    return render(request, "desk/followers.html", session, pending=pending.items,
+                  accepted=accepted.items, total=accepted.total, offset=offset, more=more)
 
 
 @desk_view
@@ -53,20 +48,18 @@ async def reject_follower(request: Request, session: Session, form: Form) -> Res
 @desk_view
 async def reports_page(request: Request, session: Session, form: Form) -> Response:
     everything = request.query_params.get("all") == "1"
-    async with services(request).runtime.db.connection() as conn:
-        reports = await reports_store.list_open(conn, include_resolved=everything, limit=100)
-        comments = {object_id: found for r in reports for object_id in r["object_ids"]
-                    if (found := await comments_store.by_ap_id(conn, object_id)) is not None}
-    return render(request, "desk/reports.html", session, reports=reports, comments=comments,
-                  everything=everything)
+    page = await services(request).reports.page(include_resolved=everything, limit=100)
+    return render(request, "desk/reports.html", session, reports=page.reports,
+                  comments=page.comments, everything=everything)
 
 
 @desk_view
 async def resolve_report(request: Request, session: Session, form: Form) -> Response:
     resolution = form.get("resolution").strip()[:1000] or "resolved"
-    async with services(request).runtime.db.connection() as conn:
-        if not await reports_store.resolve(conn, request.path_params["id"], resolution):
-            return back(form, "/desk/reports", error="missing")
+    try:
+        await services(request).reports.resolve(request.path_params["id"], resolution)
+    except ReportNotFound:
+        return back(form, "/desk/reports", error="missing")
     return back(form, "/desk/reports", notice="resolved")
 
 

@@ -9,14 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fedblog.blog.fields import InvalidField, row_id
 from fedblog.blog.html import hashtag_links, render_post
-from fedblog.blog.posts import PostDraft, PostNotFound
+from fedblog.blog.posts import PostDraft, PostNotFound, draft_fields
 from fedblog.models import Post
-from fedblog.storage import posts as posts_store
-from fedblog.storage import settings as settings_store
-from fedblog.web import pages
-from fedblog.web.api.posts import draft_fields
-from fedblog.web.api.validation import ApiError
 from fedblog.web.desk.common import Form, back, desk_view, render
 from fedblog.web.desk.session import Session
 from fedblog.web.responses import services
@@ -27,14 +23,10 @@ FIELDS = ("title", "summary", "language", "markdown")
 
 @desk_view
 async def posts_page(request: Request, session: Session, form: Form) -> Response:
-    runtime = services(request).runtime
-    raw = request.query_params.get("before", "")
-    before = int(raw) if raw.isdigit() and len(raw) < 19 else None
-    async with runtime.db.connection() as conn:
-        posts = await posts_store.list_live(conn, limit=PAGE_SIZE, before_id=before)
-        stats = await pages.post_stats(conn, runtime.urls, posts)
-    older = posts[-1].id if len(posts) == PAGE_SIZE else None
-    return render(request, "desk/posts.html", session, posts=posts, stats=stats, older=older)
+    before = row_id(request.query_params.get("before"))
+    listing = await services(request).posts.listing(limit=PAGE_SIZE, before=before)
+    return render(request, "desk/posts.html", session, posts=listing.posts, stats=listing.stats,
+                  older=listing.older)
 
 
 async def _editor(request: Request, session: Session, values: dict[str, str], *,
@@ -49,7 +41,7 @@ def _values(form: Form) -> dict[str, str]:
 
 
 def _fields(values: dict[str, str], *, creating: bool) -> dict[str, str | None]:
-    """The API's validation of the same four fields; an empty language means the default."""
+    """The checks the API makes of the same four fields; an empty language means the default."""
     data: dict[str, Any] = {name: values[name] for name in FIELDS
                             if name != "language" or values[name].strip()}
     if "language" in data:
@@ -64,8 +56,7 @@ def _preview(request: Request, values: dict[str, str]) -> str:
 
 @desk_view
 async def new_post(request: Request, session: Session, form: Form) -> Response:
-    async with services(request).runtime.db.connection() as conn:
-        settings = await settings_store.get_settings(conn)
+    settings = await services(request).profile.get()
     values = {name: "" for name in FIELDS} | {"language": settings.default_language}
     return await _editor(request, session, values, post=None)
 
@@ -75,7 +66,7 @@ async def create_post(request: Request, session: Session, form: Form) -> Respons
     values = _values(form)
     try:
         fields = _fields(values, creating=True)
-    except ApiError as exc:
+    except InvalidField as exc:
         return await _editor(request, session, values, post=None, status=422, error=exc.message)
     if form.get("preview"):
         return await _editor(request, session, values, post=None,
@@ -87,8 +78,7 @@ async def create_post(request: Request, session: Session, form: Form) -> Respons
 
 
 async def _live(request: Request) -> Post | None:
-    async with services(request).runtime.db.connection() as conn:
-        post = await posts_store.get(conn, request.path_params["id"])
+    post = await services(request).posts.get(request.path_params["id"])
     return None if post is None or post.is_deleted else post
 
 
@@ -110,7 +100,7 @@ async def save_post(request: Request, session: Session, form: Form) -> Response:
     values = _values(form)
     try:
         fields = _fields(values, creating=True)
-    except ApiError as exc:
+    except InvalidField as exc:
         return await _editor(request, session, values, post=post, status=422, error=exc.message)
     if form.get("preview"):
         return await _editor(request, session, values, post=post,

@@ -4,7 +4,6 @@ decisions, bulk decisions, answers, reports — all through CommentService, as t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -12,70 +11,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedblog.blog.comments import CommentNotFound, NotAnAnswer, ParentNotApproved
-from fedblog.blog.moderation import TRANSITIONS, Action, TransitionError
+from fedblog.blog.fields import row_id
+from fedblog.blog.moderation import Action, TransitionError
 from fedblog.blog.reports import CannotReport, ReportNotFound
-from fedblog.models import COMMENT_STATES, Comment, Post, RemoteActor
-from fedblog.storage import actors as actors_store
-from fedblog.storage import comments as comments_store
-from fedblog.storage import posts as posts_store
-from fedblog.storage.comments import CommentDetail
-from fedblog.storage.db import Connection
+from fedblog.models import COMMENT_STATES
 from fedblog.web.desk.common import Endpoint, Form, back, desk_view, render
 from fedblog.web.desk.session import Session
 from fedblog.web.responses import services
 
 QUEUE_SIZE = 30
-CONTEXT_DEPTH = 3
 MAX_ANSWER = 100_000
 DONE = {Action.APPROVE: "approved", Action.REJECT: "rejected", Action.SPAM: "spam",
         Action.REMOVE: "removed", Action.RESTORE: "restored"}
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    """One comment as the author judges it: where it sits, who sent it, from where."""
-
-    comment: Comment
-    post: Post | None
-    ancestors: list[Comment]      # oldest first, at most CONTEXT_DEPTH
-    more_above: bool
-    detail: CommentDetail | None
-    actor: RemoteActor | None
-    actions: list[str]
-
-    @property
-    def server(self) -> str:
-        return self.comment.actor_id.split("://", 1)[-1].split("/", 1)[0]
-
-
-def actions_for(comment: Comment) -> list[str]:
-    return [action.value for action, (allowed, _) in TRANSITIONS.items()
-            if comment.state in allowed]
-
-
-async def _ancestors(conn: Connection, comment: Comment) -> tuple[list[Comment], bool]:
-    chain: list[Comment] = []
-    parent_id = comment.parent_comment_id
-    while parent_id is not None and len(chain) < CONTEXT_DEPTH:
-        parent = await comments_store.get(conn, parent_id)
-        if parent is None:
-            break
-        chain.append(parent)
-        parent_id = parent.parent_comment_id
-    return list(reversed(chain)), parent_id is not None
-
-
-async def queue_items(conn: Connection, comments: list[Comment]) -> list[QueueItem]:
-    posts = {pid: await posts_store.get(conn, pid) for pid in {c.post_id for c in comments}}
-    items = []
-    for comment in comments:
-        ancestors, more = await _ancestors(conn, comment)
-        people = [comment.actor_id, *(a.actor_id for a in ancestors)]
-        actors = await actors_store.get_many(conn, people)
-        items.append(QueueItem(comment, posts[comment.post_id], ancestors, more,
-                               await comments_store.detail(conn, comment.id),
-                               actors.get(comment.actor_id), actions_for(comment)))
-    return items
 
 
 def _state(request: Request) -> str:
@@ -86,36 +33,26 @@ def _state(request: Request) -> str:
 @desk_view
 async def queue(request: Request, session: Session, form: Form) -> Response:
     state = _state(request)
-    raw = request.query_params.get("before", "")
-    before = int(raw) if raw.isdigit() and len(raw) < 19 else None
-    async with services(request).runtime.db.connection() as conn:
-        rows = await comments_store.list_filtered(conn, state=state, post_id=None,
-                                                  limit=QUEUE_SIZE, before_id=before)
-        items = await queue_items(conn, rows)
-        names = await actors_store.get_many(
-            conn, sorted({a.actor_id for i in items for a in i.ancestors}))
-    older = rows[-1].id if len(rows) == QUEUE_SIZE else None
+    before = row_id(request.query_params.get("before"))
+    page = await services(request).queue.page(state=state, post_id=None, before=before,
+                                              limit=QUEUE_SIZE)
     here = f"/desk/?{urlencode({'state': state, **({'before': before} if before else {})})}"
     return render(request, "desk/queue.html", session, state=state, states=COMMENT_STATES,
-                  items=items, names=names, older=older, here=here)
+                  items=page.items, names=page.names, older=page.older, here=here)
 
 
 @desk_view
 async def comment_page(request: Request, session: Session, form: Form) -> Response:
     comment_id: int = request.path_params["id"]
-    async with services(request).runtime.db.connection() as conn:
-        found = await comments_store.get(conn, comment_id)
-        if found is None:
-            return render(request, "desk/refused.html", session, status=404,
-                          message="No such comment.")
-        [item] = await queue_items(conn, [found])
-        names = await actors_store.get_many(conn, [a.actor_id for a in item.ancestors])
-        history = await comments_store.history(conn, comment_id)
-        versions = await comments_store.versions(conn, comment_id)
+    record = await services(request).queue.record(comment_id)
+    if record is None:
+        return render(request, "desk/refused.html", session, status=404,
+                      message="No such comment.")
+    item = record.item
     raw = json.dumps(item.detail.raw_activity, indent=2, ensure_ascii=False) \
         if item.detail and item.detail.raw_activity is not None else None
-    return render(request, "desk/comment.html", session, item=item, names=names,
-                  history=history, versions=versions, raw_activity=raw,
+    return render(request, "desk/comment.html", session, item=item, names=record.names,
+                  history=record.history, versions=record.versions, raw_activity=raw,
                   here=f"/desk/comments/{comment_id}")
 
 
@@ -166,8 +103,7 @@ async def answer(request: Request, session: Session, form: Form) -> Response:
     if not markdown.strip() or len(markdown) > MAX_ANSWER or "\x00" in markdown:
         return back(form, "/desk/", error="empty")
     try:
-        async with blog.runtime.db.connection() as conn:
-            current = await comments_store.get(conn, comment_id)
+        current = await blog.queue.comment(comment_id)
         if current is not None and current.state == "pending":
             await blog.comments.moderate(comment_id, Action.APPROVE, None)
         await blog.comments.answer(comment_id, markdown)

@@ -23,9 +23,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fedblog.blog.tokens import hash_token
 from fedblog.runtime import Runtime
-from fedblog.storage import tokens as tokens_store
-from fedblog.web.api.auth import hash_token
 from fedblog.web.responses import services
 
 COOKIE = "fedblog_desk"
@@ -67,22 +66,14 @@ def unseal(runtime: Runtime, value: str, now: float | None = None) -> Session | 
     return session if session.expires > (time.time() if now is None else now) else None
 
 
-async def token_hash_is_valid(runtime: Runtime, token_hash: bytes) -> bool:
-    """token_is_valid, for a token known only by its hash (as a session holds it)."""
-    configured = runtime.settings.api_token
-    if configured and hmac.compare_digest(hash_token(configured), token_hash):
-        return True
-    async with runtime.db.connection() as conn:
-        return await tokens_store.is_active(conn, token_hash)
-
-
 async def current_session(request: Request) -> Session | None:
     value = request.cookies.get(COOKIE)
     if not value:
         return None
-    runtime = services(request).runtime
-    session = unseal(runtime, value)
-    if session is None or not await token_hash_is_valid(runtime, session.token_hash):
+    blog = services(request)
+    session = unseal(blog.runtime, value)
+    if session is None or not await blog.tokens.hash_is_valid(
+            session.token_hash, blog.runtime.settings.api_token):
         return None
     return session
 
