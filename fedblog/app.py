@@ -14,11 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from fedblog.config import Settings
-from fedblog.runtime import database_url, open_runtime
-from fedblog.services import Services, watch_blocks
-from fedblog.web import activitypub, desk, feeds, inbox, media, pages, wellknown
+from fedblog.runtime import database_url
+from fedblog.services import open_services, watch_blocks
+from fedblog.web import activitypub, desk, feeds, front, inbox, media, post_page, wellknown
 from fedblog.web.api import blocks as api_blocks
 from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
@@ -26,8 +28,10 @@ from fedblog.web.api import openapi
 from fedblog.web.api import posts as api_posts
 from fedblog.web.api import quotes as api_quotes
 from fedblog.web.api import settings as api_settings
+from fedblog.web.errors import not_found
 from fedblog.web.pagecache import PageCache, ReadYourWrites, watch_pages
 from fedblog.web.responses import json_error, wants_as2
+from fedblog.web.templating import STATIC
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/") or wants_as2(request) or exc.status_code != 404:
         return json_error(exc.status_code, exc.detail or "error",
                           headers=dict(exc.headers) if exc.headers else None)
-    return pages.not_found(request)
+    return not_found(request)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -63,12 +67,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with database_url(settings) as dsn, \
-                open_runtime(settings, dsn, transport=transport) as rt:
-            services = Services.build(rt)
+                open_services(settings, dsn, transport=transport) as services:
             app.state.services = services
             await services.blocks.reload()
             stop = asyncio.Event()
-            app.state.pages = PageCache(rt.db, rt.urls)
+            app.state.pages = PageCache(services.thread_states, services.runtime.urls)
             tasks = [asyncio.create_task(watch_blocks(services, stop)),
                      asyncio.create_task(watch_pages(app.state.pages, stop))]
             if run_workers:
@@ -83,7 +86,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     routes = [
-        *wellknown.routes, *inbox.routes, *feeds.routes, *pages.routes, *activitypub.routes,
+        *wellknown.routes, *inbox.routes, *feeds.routes, *front.routes, *post_page.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"), *activitypub.routes,
         *media.routes,
         *desk.routes, *openapi.routes, *api_posts.routes, *api_followers.routes,
         *api_settings.routes, *api_comments.routes, *api_quotes.routes, *api_blocks.routes,

@@ -20,8 +20,8 @@ except ImportError:  # pragma: no cover - other platforms
 from fedblog import __version__
 from fedblog.app import create_app
 from fedblog.config import ConfigError, Settings
-from fedblog.runtime import database_url, open_runtime
-from fedblog.services import Services, watch_blocks
+from fedblog.runtime import database_url
+from fedblog.services import open_services, watch_blocks
 from fedblog.storage import tokens as tokens_store
 from fedblog.storage.db import Database, migrate
 from fedblog.storage.embedded import EmbeddedPostgres
@@ -94,8 +94,7 @@ async def _worker(settings: Settings, concurrency: int | None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with database_url(settings) as dsn, open_runtime(settings, dsn) as runtime:
-        services = Services.build(runtime)
+    async with database_url(settings) as dsn, open_services(settings, dsn) as services:
         if concurrency:
             services.delivery.concurrency = concurrency
         logging.getLogger("fedblog").info("worker %s running", services.delivery.name)

@@ -1,21 +1,22 @@
-"""Everything a running fedblog process shares: settings, database, keys, HTTP client."""
+"""Everything a running fedblog process shares: settings, database, keys, HTTP client.
+
+Only configuration, federation and storage live here; what the blog makes of them (the block
+list, the delivery retry policy, the services) is built on top, in services.py."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 
-from fedblog.blog.blocklist import Blocklist
 from fedblog.config import Settings
 from fedblog.federation.client import ClientPolicy, FederationClient
 from fedblog.federation.keys import SigningKey, generate_rsa_pem, load_signing_key
 from fedblog.federation.pool import HostClients
 from fedblog.models import LocalKey
-from fedblog.outbox.retry import RetryPolicy
 from fedblog.storage import settings as settings_store
 from fedblog.storage.db import Database, migrate
 from fedblog.storage.embedded import EmbeddedPostgres
@@ -32,8 +33,6 @@ class Runtime:
     blog_key: SigningKey
     instance_key: SigningKey
     client: FederationClient
-    retry: RetryPolicy
-    blocklist: Blocklist
 
     def signing_key(self, signer: str) -> SigningKey:
         return self.instance_key if signer == "instance" else self.blog_key
@@ -63,12 +62,10 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
         embedded.stop()
 
 
-
-
-
 @asynccontextmanager
-async def open_runtime(settings: Settings, dsn: str, *,
+async def open_runtime(settings: Settings, dsn: str, *, blocked: Callable[[str], bool],
                        transport: httpx.AsyncBaseTransport | None = None) -> AsyncIterator[Runtime]:
+    """`blocked` answers for every fetch and delivery whether its URL is shut out."""
     await migrate(dsn)
     db = await Database.connect(dsn)
     urls = Urls(settings.base_url, settings.username)
@@ -84,10 +81,8 @@ async def open_runtime(settings: Settings, dsn: str, *,
             delivery_timeout=settings.delivery_timeout,
             user_agent=f"fedblog (+{settings.base_url}/)",
         )
-        blocklist = Blocklist()
-        client = FederationClient(http, policy, instance_key, blocked=blocklist.url_blocked)
-        yield Runtime(settings, urls, db, blog_key, instance_key, client,
-                      RetryPolicy(scale=settings.retry_scale), blocklist)
+        client = FederationClient(http, policy, instance_key, blocked=blocked)
+        yield Runtime(settings, urls, db, blog_key, instance_key, client)
     finally:
         await http.aclose()
         await db.close()

@@ -1,29 +1,38 @@
-"""The long-lived objects of one running process, built once from the runtime."""
+"""The long-lived objects of one running process, built once from the runtime, each handed
+what it uses; and the process-wide state they share (the block list, the rate buckets)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
+
 from fedblog.blog.actors import RemoteActors
+from fedblog.blog.blocklist import Blocklist
 from fedblog.blog.blocks import BlockService, BlockTargets
 from fedblog.blog.comments import CommentService
 from fedblog.blog.conversation import Conversations
+from fedblog.blog.feeds import Feeds
 from fedblog.blog.flags import Flags
 from fedblog.blog.followers import FollowerService
 from fedblog.blog.follows import Follows
 from fedblog.blog.media import CommentMedia
 from fedblog.blog.posts import PostService
 from fedblog.blog.profile import ProfileService
+from fedblog.blog.published import Published
 from fedblog.blog.queue import ModerationQueue
 from fedblog.blog.quote_requests import QuoteRequests
 from fedblog.blog.quotes import QuoteService
 from fedblog.blog.reactions import Reactions
 from fedblog.blog.reports import ReportService
 from fedblog.blog.rules import ModerationRules
+from fedblog.blog.thread_states import ThreadStates
 from fedblog.blog.tokens import Tokens
+from fedblog.config import Settings
 from fedblog.federation.signatures import VerifyPolicy
 from fedblog.inbox.batcher import InboxBatcher
 from fedblog.inbox.context import HandlerServices, PrecheckContext
@@ -31,10 +40,12 @@ from fedblog.inbox.keyring import ActorUnavailable, Keyring
 from fedblog.inbox.parents import ParentCache
 from fedblog.inbox.processor import InboxProcessor
 from fedblog.inbox.queue import InboxQueue
+from fedblog.inbox.ratelimit import TokenBuckets
 from fedblog.inbox.receive import InboxReceiver
 from fedblog.models import RemoteActor
 from fedblog.outbox.delivery import DeliveryWorker
-from fedblog.runtime import Runtime
+from fedblog.outbox.retry import RetryPolicy
+from fedblog.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +53,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     runtime: Runtime
+    blocklist: Blocklist
+    # Remote-reply lookups make the blog fetch from a server the reader names: a few a minute.
+    reply_lookups: TokenBuckets
+    # Tokens are long and random, but FEDBLOG_API_TOKEN may not be: a few tries a minute.
+    login_attempts: TokenBuckets
     keyring: Keyring
     receiver: InboxReceiver
     processor: InboxProcessor
@@ -50,6 +66,9 @@ class Services:
     posts: PostService
     comments: CommentService
     conversations: Conversations
+    feeds: Feeds
+    published: Published
+    thread_states: ThreadStates
     media: CommentMedia
     quotes: QuoteService
     blocks: BlockService
@@ -62,19 +81,23 @@ class Services:
     block_targets: BlockTargets
 
     @classmethod
-    def build(cls, runtime: Runtime) -> Services:
+    def build(cls, runtime: Runtime, blocklist: Blocklist) -> Services:
+        """`blocklist` is the one the runtime's client consults (see open_services)."""
         comments = CommentService(runtime.db, runtime.urls)
         quotes = QuoteService(runtime.db, runtime.urls)
         actors = RemoteActors(runtime.db, comments)
         keyring = Keyring(actors, runtime.client)
         parent_cache = ParentCache(comments.parent_of)
         settings = runtime.settings
-        blocks = BlockService(runtime, comments)
+        blocks = BlockService(runtime.db, runtime.urls, blocklist, comments)
         return cls(
             runtime=runtime,
+            blocklist=blocklist,
+            reply_lookups=TokenBuckets(rate=0.2, burst=10),
+            login_attempts=TokenBuckets(rate=0.1, burst=10),
             keyring=keyring,
             receiver=InboxReceiver(
-                keyring, runtime.blocklist, InboxBatcher(runtime.db),
+                keyring, blocklist, InboxBatcher(runtime.db),
                 PrecheckContext(runtime.urls, parent_cache),
                 policy=VerifyPolicy(max_age=settings.signature_max_age,
                                     max_future=settings.signature_max_future),
@@ -87,16 +110,20 @@ class Services:
                                 reactions=Reactions(runtime.db), flags=Flags(), actors=actors),
                 lease_seconds=settings.inbox_lease),
             parent_cache=parent_cache,
-            delivery=DeliveryWorker(runtime.db, runtime.client, runtime.signing_key, runtime.retry,
+            delivery=DeliveryWorker(runtime.db, runtime.client, runtime.signing_key,
+                                    RetryPolicy(scale=settings.retry_scale),
                                     concurrency=runtime.settings.delivery_concurrency,
                                     delivery_timeout=runtime.settings.delivery_timeout),
             posts=PostService(runtime.db, runtime.urls),
             comments=comments,
-            conversations=Conversations(runtime.db, runtime.urls, runtime.blocklist),
+            conversations=Conversations(runtime.db, runtime.urls, blocklist),
+            feeds=Feeds(runtime.db, blocklist),
+            published=Published(runtime.db),
+            thread_states=ThreadStates(runtime.db),
             media=CommentMedia(runtime.db, runtime.client),
             quotes=quotes,
             blocks=blocks,
-            reports=ReportService(runtime, blocks),
+            reports=ReportService(runtime.db, runtime.urls, blocks),
             followers=FollowerService(runtime.db, runtime.urls),
             profile=ProfileService(runtime.db, runtime.urls, runtime.blog_key.public_key_pem),
             queue=ModerationQueue(runtime.db),
@@ -105,6 +132,17 @@ class Services:
             block_targets=BlockTargets(runtime.db, runtime.client, _fetch_or_none(keyring),
                                        scheme=settings.scheme),
         )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, dsn: str, *,
+                        transport: httpx.AsyncBaseTransport | None = None
+                        ) -> AsyncIterator[Services]:
+    """The runtime and the services on it, with one block list for the client and the blog."""
+    blocklist = Blocklist()
+    async with open_runtime(settings, dsn, blocked=blocklist.url_blocked,
+                            transport=transport) as runtime:
+        yield Services.build(runtime, blocklist)
 
 
 def _fetch_or_none(keyring: Keyring) -> Callable[[str], Awaitable[RemoteActor | None]]:
@@ -129,10 +167,10 @@ async def watch_blocks(services: Services, stop: asyncio.Event, *, interval: flo
                     await services.blocks.lift_expired()
                     wake.clear()
                     waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())}
-                    _, pending = await asyncio.wait(waiters, timeout=interval,
-                                                    return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(waiters, timeout=interval,
+                                       return_when=asyncio.FIRST_COMPLETED)
                     for waiter in waiters:
                         waiter.cancel()
-        except Exception as exc:  # the database may be restarting
+        except Exception as exc:  # noqa: BLE001 -- the database may be restarting
             log.warning("block list refresh paused: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(interval)

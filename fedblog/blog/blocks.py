@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fedblog.blog.blocklist import BlockEntry, normalise_domain
+from fedblog.blog.blocklist import BlockEntry, Blocklist, normalise_domain
 from fedblog.blog.comments import CommentService
 from fedblog.blog.moderation import Action
 from fedblog.federation.client import FederationClient
@@ -17,7 +17,6 @@ from fedblog.federation.vocab import is_http_url
 from fedblog.federation.webfinger import resolve_handle
 from fedblog.models import RemoteActor
 from fedblog.outbox import as2, publish
-from fedblog.runtime import Runtime
 from fedblog.storage import actors as actors_store
 from fedblog.storage import blocks as blocks_store
 from fedblog.storage import comments as comments_store
@@ -71,25 +70,28 @@ class BlockTargets:
         return actor_id, await self.fetch(actor_id)
 
 
+def block_entries(stored: Iterable[StoredBlock]) -> list[BlockEntry]:
+    """The stored blocks as the block list matches them."""
+    return [BlockEntry(b.kind, b.value, b.expires_at.timestamp() if b.expires_at else None)
+            for b in stored]
+
+
 class BlockService:
-    def __init__(self, runtime: Runtime, comments: CommentService) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database, urls: Urls, blocklist: Blocklist,
+                 comments: CommentService) -> None:
+        self.db = db
+        self.urls = urls
+        self.blocklist = blocklist
         self.comments = comments
 
-    @property
-    def urls(self) -> Urls:
-        return self.runtime.urls
-
     async def reload(self) -> None:
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             stored = await blocks_store.all_blocks(conn)
-        self.runtime.blocklist.replace(
-            BlockEntry(b.kind, b.value, b.expires_at.timestamp() if b.expires_at else None)
-            for b in stored)
+        self.blocklist.replace(block_entries(stored))
 
     async def block_actor(self, actor_id: str, actor: RemoteActor | None, *, reason: str | None,
                           expires_at: datetime | None) -> BlockOutcome:
-        async with self.runtime.db.transaction() as conn:
+        async with self.db.transaction() as conn:
             block = await blocks_store.upsert(conn, kind="actor", value=actor_id, reason=reason,
                                               expires_at=expires_at)
             removed = await self._drop_follower(conn, actor_id)
@@ -106,7 +108,7 @@ class BlockService:
     async def block_domain(self, domain: str, *, reason: str | None,
                            expires_at: datetime | None) -> BlockOutcome:
         domain = normalise_domain(domain)
-        async with self.runtime.db.transaction() as conn:
+        async with self.db.transaction() as conn:
             block = await blocks_store.upsert(conn, kind="domain", value=domain, reason=reason,
                                               expires_at=expires_at)
             removed = 0
@@ -142,7 +144,7 @@ class BlockService:
         return hidden
 
     async def unblock(self, block_id: int) -> StoredBlock:
-        async with self.runtime.db.transaction() as conn:
+        async with self.db.transaction() as conn:
             block = await blocks_store.delete(conn, block_id)
             if block is None:
                 raise BlockNotFound(block_id)
@@ -163,7 +165,7 @@ class BlockService:
         await publish.to_actor(conn, undo, actor, reaches_blocked=True)
 
     async def lift_expired(self) -> int:
-        async with self.runtime.db.transaction() as conn:
+        async with self.db.transaction() as conn:
             expired = await blocks_store.expired(conn)
             for block in expired:
                 await blocks_store.delete(conn, block.id)
@@ -174,7 +176,7 @@ class BlockService:
         return len(expired)
 
     async def all(self) -> list[StoredBlock]:
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             return await blocks_store.all_blocks(conn)
 
     async def export_csv(self) -> str:

@@ -14,9 +14,9 @@ from fedblog.models import Comment
 from fedblog.outbox import as2, publish
 from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
+from fedblog.storage import inbox as inbox_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
-from fedblog.storage import inbox as inbox_store
 from fedblog.storage.comments import NewComment, SentExtras
 from fedblog.storage.db import Connection, Database
 from fedblog.urls import Urls

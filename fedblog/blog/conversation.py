@@ -59,9 +59,11 @@ class Conversations:
         self.urls = urls
         self.blocklist = blocklist
 
-    async def thread(self, post_id: int) -> VisibleThread:
+    async def thread(self, post_id: int, blocklist: Blocklist | None = None) -> VisibleThread:
+        """The visible thread, filtered by `blocklist` (a page's own copy) or the live list."""
         async with self.db.connection() as conn:
-            return await visible_thread(conn, post_id, self.blocklist)
+            return await visible_thread(conn, post_id,
+                                        self.blocklist if blocklist is None else blocklist)
 
     async def post_note(self, post: Post) -> as2.Document:
         """The Note of a live post, with counts and the visible thread as they are now."""

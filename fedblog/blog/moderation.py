@@ -23,7 +23,6 @@ TRANSITIONS: dict[Action, tuple[frozenset[str], str]] = {
     Action.REMOVE: (frozenset({"approved", "pending"}), "removed"),
     Action.RESTORE: (frozenset({"rejected", "spam", "removed"}), "approved"),
 }
-VISIBLE = "approved"
 
 
 class TransitionError(ValueError):

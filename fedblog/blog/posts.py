@@ -8,12 +8,12 @@ from typing import Any
 
 from fedblog.blog import fields as f
 from fedblog.blog.html import hashtag_links, render_post
-from fedblog.models import Post
+from fedblog.models import BlogSettings, Post
 from fedblog.outbox import as2, publish
 from fedblog.storage import outbox as outbox_store
 from fedblog.storage import posts as posts_store
 from fedblog.storage import settings as settings_store
-from fedblog.storage.db import Database
+from fedblog.storage.db import Connection, Database
 from fedblog.storage.posts import PostFields
 from fedblog.urls import Urls
 
@@ -47,6 +47,14 @@ class PostListing:
     posts: list[Post]
     stats: dict[int, PostStats]
     older: int | None
+
+
+@dataclass(frozen=True)
+class FrontPage:
+    """The front page or a tag's page: the settings and a listing (three queries)."""
+
+    settings: BlogSettings
+    listing: PostListing
 
 
 def draft_fields(data: dict[str, Any], *, creating: bool) -> dict[str, str | None]:
@@ -132,9 +140,23 @@ class PostService:
         async with self.db.connection() as conn:
             return await posts_store.list_live(conn, limit=limit, before_id=before)
 
-    async def listing(self, *, limit: int, before: int | None) -> PostListing:
+    async def count_live(self) -> int:
         async with self.db.connection() as conn:
-            posts = await posts_store.list_live(conn, limit=limit, before_id=before)
-            found = await posts_store.stats(conn, {p.id: self.urls.post(p.id) for p in posts})
+            return await posts_store.count_live(conn)
+
+    async def listing(self, *, limit: int, before: int | None,
+                      tag: str | None = None) -> PostListing:
+        async with self.db.connection() as conn:
+            return await self._listing(conn, limit, before, tag)
+
+    async def front_page(self, *, limit: int, before: int | None, tag: str | None) -> FrontPage:
+        async with self.db.connection() as conn:
+            settings = await settings_store.get_settings(conn)
+            return FrontPage(settings, await self._listing(conn, limit, before, tag))
+
+    async def _listing(self, conn: Connection, limit: int, before: int | None,
+                       tag: str | None) -> PostListing:
+        posts = await posts_store.list_live(conn, limit=limit, before_id=before, tag=tag)
+        found = await posts_store.stats(conn, {p.id: self.urls.post(p.id) for p in posts})
         stats = {post_id: PostStats(*counts) for post_id, counts in found.items()}
         return PostListing(posts, stats, posts[-1].id if len(posts) == limit else None)

@@ -8,10 +8,11 @@ from typing import Any
 from fedblog.blog.blocks import BlockService
 from fedblog.models import Comment
 from fedblog.outbox import as2, publish
-from fedblog.runtime import Runtime
 from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
 from fedblog.storage import reports as reports_store
+from fedblog.storage.db import Database
+from fedblog.urls import Urls
 
 
 class ReportNotFound(LookupError):
@@ -31,18 +32,19 @@ class ReportsPage:
 
 
 class ReportService:
-    def __init__(self, runtime: Runtime, blocks: BlockService) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database, urls: Urls, blocks: BlockService) -> None:
+        self.db = db
+        self.urls = urls
         self.blocks = blocks
 
     async def received(self, *, include_resolved: bool, limit: int) -> list[dict[str, Any]]:
         """Reports, newest first: open ones, or all."""
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             return await reports_store.list_open(conn, include_resolved=include_resolved,
                                                  limit=limit)
 
     async def page(self, *, include_resolved: bool, limit: int) -> ReportsPage:
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             reports = await reports_store.list_open(conn, include_resolved=include_resolved,
                                                     limit=limit)
             named = sorted({object_id for r in reports for object_id in r["object_ids"]})
@@ -51,13 +53,13 @@ class ReportService:
 
     async def resolve(self, report_id: int, resolution: str) -> None:
         """Close an open report; ReportNotFound when there is no such open report."""
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             if not await reports_store.resolve(conn, report_id, resolution):
                 raise ReportNotFound(report_id)
 
     async def block_reported(self, report_id: int) -> list[str]:
         """Block the authors of the reported comments (or reported actors) and resolve."""
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             report = await reports_store.get(conn, report_id)
             if report is None:
                 raise ReportNotFound(report_id)
@@ -70,18 +72,18 @@ class ReportService:
                     targets.append(object_id)
         blocked = sorted(set(targets))
         for actor_id in blocked:
-            async with self.runtime.db.connection() as conn:
+            async with self.db.connection() as conn:
                 actor = await actors_store.get(conn, actor_id)
             await self.blocks.block_actor(actor_id, actor, reason=f"report {report_id}",
                                           expires_at=None)
-        async with self.runtime.db.connection() as conn:
+        async with self.db.connection() as conn:
             await reports_store.resolve(conn, report_id, "blocked: " + ", ".join(blocked))
         return blocked
 
     async def report_commenter(self, comment_id: int, reason: str) -> str:
         """Flag from the instance actor to the commenter's server, which files it for its moderators."""
-        urls = self.runtime.urls
-        async with self.runtime.db.transaction() as conn:
+        urls = self.urls
+        async with self.db.transaction() as conn:
             comment = await comments_store.get(conn, comment_id)
             if comment is None:
                 raise ReportNotFound(comment_id)

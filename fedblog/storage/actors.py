@@ -68,13 +68,6 @@ async def get_key(conn: Connection, key_id: str) -> StoredKey | None:
     return StoredKey(**dict(row)) if row else None
 
 
-async def get_many(conn: Connection, actor_ids: list[str]) -> dict[str, RemoteActor]:
-    rows = await conn.fetch(
-        f"SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE id = ANY($1::text[])", actor_ids
-    )
-    return {r["id"]: _actor(r) for r in rows}
-
-
 async def get_many_marked(conn: Connection, actor_ids: list[str]
                           ) -> dict[str, tuple[RemoteActor, bool]]:
     """Many actors in one query, each with whether it is gone (deleted itself)."""

@@ -217,35 +217,6 @@ async def list_filtered(conn: Connection, *, state: str | None, post_id: int | N
     return [_comment(r) for r in rows]
 
 
-async def approved_thread(conn: Connection, post_id: int) -> list[Comment]:
-    """Every approved comment of a post, oldest first: one query renders the whole thread."""
-    rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM comments WHERE post_id = $1 AND state = 'approved' ORDER BY id",
-        post_id,
-    )
-    return [_comment(r) for r in rows]
-
-
-async def approved_direct_replies(conn: Connection, post_id: int, parent_comment_id: int | None,
-                                  *, limit: int, after_id: int) -> list[Comment]:
-    rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM comments WHERE post_id = $1 AND state = 'approved'"
-        f" AND parent_comment_id IS NOT DISTINCT FROM $2 AND id > $3 ORDER BY id LIMIT $4",
-        post_id, parent_comment_id, after_id, limit,
-    )
-    return [_comment(r) for r in rows]
-
-
-async def count_approved(conn: Connection, post_id: int,
-                         parent_comment_id: int | None = None, *, direct: bool = False) -> int:
-    if not direct:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM comments WHERE post_id = $1 AND state = 'approved'", post_id))
-    return int(await conn.fetchval(
-        "SELECT count(*) FROM comments WHERE post_id = $1 AND state = 'approved'"
-        " AND parent_comment_id IS NOT DISTINCT FROM $2", post_id, parent_comment_id))
-
-
 async def by_actor(conn: Connection, actor_id: str, states: tuple[str, ...]) -> list[Comment]:
     rows = await conn.fetch(
         f"SELECT {COLUMNS} FROM comments WHERE actor_id = $1 AND state = ANY($2::text[])"
@@ -289,10 +260,9 @@ async def commenter_facts(conn: Connection, actor_id: str, recent_seconds: int) 
     return CommenterFacts(bool(row[0]), bool(row[1]), int(row[2]))
 
 
-async def thread_changed_at(conn: Connection, post_id: int, post_url: str) -> datetime:
+async def thread_changed_at(conn: Connection, post_id: int) -> datetime:
     """When anything the post page shows last changed: the post, its comments and their
-    moderation, reactions, commenters' profiles. Kept by the triggers of 0004_thread_version;
-    `post_url` is no longer needed (reactions are matched by the trigger)."""
+    moderation, reactions, commenters' profiles. Kept by the triggers of 0004_thread_version."""
     moment: datetime | None = await conn.fetchval(
         "SELECT thread_changed_at FROM posts WHERE id = $1", post_id)
     return moment if moment is not None else datetime.fromtimestamp(0, UTC)

@@ -149,8 +149,3 @@ async def wake_arrived(conn: Connection) -> int:
         " processed_at = NULL WHERE i.state = 'waiting'"
         " AND EXISTS (SELECT 1 FROM comments c WHERE c.ap_id = i.waiting_for)")
     return int(status.split()[-1])
-
-
-async def count_by_state(conn: Connection) -> dict[str, int]:
-    rows = await conn.fetch("SELECT state, count(*) AS n FROM inbox_activities GROUP BY state")
-    return {r["state"]: int(r["n"]) for r in rows}

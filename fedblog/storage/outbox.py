@@ -123,14 +123,6 @@ async def mark_delivered_many(conn: Connection, delivered: Sequence[tuple[int, i
         [d[0] for d in delivered], [d[1] for d in delivered])
 
 
-async def mark_delivered(conn: Connection, delivery_id: int, status: int) -> None:
-    await conn.execute(
-        "UPDATE deliveries SET state = 'delivered', last_status = $2, last_error = NULL,"
-        " finished_at = now(), locked_until = NULL, locked_by = NULL WHERE id = $1",
-        delivery_id, status,
-    )
-
-
 async def reschedule(
     conn: Connection, delivery_id: int, *, delay_seconds: float, status: int | None, error: str
 ) -> None:
@@ -156,14 +148,6 @@ async def release_lease(conn: Connection, delivery_ids: Sequence[int]) -> None:
         " WHERE id = ANY($1::bigint[]) AND state = 'queued'",
         list(delivery_ids),
     )
-
-
-async def next_due_in(conn: Connection) -> float | None:
-    value = await conn.fetchval(
-        "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM deliveries"
-        " WHERE state = 'queued'"
-    )
-    return float(value) if value is not None else None
 
 
 async def counts(conn: Connection) -> dict[str, int]:

@@ -1,4 +1,6 @@
-"""ActivityPub documents: the actors, their collections, posts and activities (HTML for browsers)."""
+"""ActivityPub documents: the actors, their collections, posts and activities (browsers asking
+for an actor or a comment are sent to its page; /posts/<id> itself is web/post_page.py's
+route, which hands ActivityPub clients to `post` here)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,7 @@ from starlette.routing import Route
 
 from fedblog.blog.conversation import COLLECTIONS
 from fedblog.outbox import as2
-from fedblog.storage import comments as comments_store
-from fedblog.storage import followers as followers_store
-from fedblog.storage import outbox as outbox_store
-from fedblog.storage import posts as posts_store
-from fedblog.storage import quotes as quotes_store
-from fedblog.storage import settings as settings_store
-from fedblog.web import pages
+from fedblog.web.errors import not_found
 from fedblog.web.responses import as2_response, json_error, services, wants_as2
 
 PAGE_SIZE = 20
@@ -30,10 +26,10 @@ async def blog_actor(request: Request) -> Response:
         return json_error(404, "no such actor")
     if not wants_as2(request):
         return RedirectResponse(services(request).runtime.urls.home, status_code=302)
-    runtime = services(request).runtime
-    async with runtime.db.connection() as conn:
-        settings = await settings_store.get_settings(conn)
-    return as2_response(as2.blog_actor(runtime.urls, settings, runtime.blog_key.public_key_pem))
+    blog = services(request)
+    settings = await blog.profile.get()
+    return as2_response(as2.blog_actor(blog.runtime.urls, settings,
+                                       blog.runtime.blog_key.public_key_pem))
 
 
 async def instance_actor(request: Request) -> Response:
@@ -42,36 +38,32 @@ async def instance_actor(request: Request) -> Response:
 
 
 async def outbox(request: Request) -> Response:
-    runtime = services(request).runtime
-    urls = runtime.urls
-    async with runtime.db.connection() as conn:
-        if "page" not in request.query_params:
-            total = await outbox_store.count_public(conn)
-            return as2_response(as2.ordered_collection(urls.outbox, total, f"{urls.outbox}?page=true"))
-        before = _int_param(request, "max_id")
-        items = await outbox_store.list_public(conn, limit=PAGE_SIZE, before_pk=before)
+    blog = services(request)
+    urls = blog.runtime.urls
+    if "page" not in request.query_params:
+        total = await blog.published.outbox_total()
+        return as2_response(as2.ordered_collection(urls.outbox, total, f"{urls.outbox}?page=true"))
+    before = _int_param(request, "max_id")
+    items = await blog.published.outbox_page(limit=PAGE_SIZE, before=before)
     page_id = f"{urls.outbox}?page=true" + (f"&max_id={before}" if before else "")
     next_page = f"{urls.outbox}?page=true&max_id={items[-1].pk}" if len(items) == PAGE_SIZE else None
     return as2_response(as2.ordered_page(page_id, urls.outbox, [a.body for a in items], next_page))
 
 
 async def followers(request: Request) -> Response:
-    runtime = services(request).runtime
-    urls = runtime.urls
-    async with runtime.db.connection() as conn:
-        settings = await settings_store.get_settings(conn)
-        total = await followers_store.count(conn)
-        if not settings.followers_visible:
-            return as2_response(as2.ordered_collection(urls.followers, total, None))
-        if "page" not in request.query_params:
-            return as2_response(as2.ordered_collection(urls.followers, total,
-                                                       f"{urls.followers}?page=1"))
-        number = max(1, _int_param(request, "page") or 1)
-        rows = await followers_store.list_page(conn, state="accepted", limit=PAGE_SIZE,
-                                               offset=(number - 1) * PAGE_SIZE)
-    next_page = f"{urls.followers}?page={number + 1}" if len(rows) == PAGE_SIZE else None
+    blog = services(request)
+    urls = blog.runtime.urls
+    number = max(1, _int_param(request, "page") or 1) if "page" in request.query_params else None
+    found = await blog.published.followers(page=number, limit=PAGE_SIZE)
+    if not found.visible:
+        return as2_response(as2.ordered_collection(urls.followers, found.total, None))
+    if number is None:
+        return as2_response(as2.ordered_collection(urls.followers, found.total,
+                                                   f"{urls.followers}?page=1"))
+    next_page = (f"{urls.followers}?page={number + 1}" if len(found.actor_ids) == PAGE_SIZE
+                 else None)
     return as2_response(as2.ordered_page(f"{urls.followers}?page={number}", urls.followers,
-                                         [f.actor.id for f in rows], next_page))
+                                         found.actor_ids, next_page))
 
 
 async def following(request: Request) -> Response:
@@ -84,21 +76,15 @@ def _offset(request: Request) -> int:
 
 
 async def post(request: Request) -> Response:
+    """A post's Note; 410 and a Tombstone once it is deleted."""
     blog = services(request)
-    runtime = blog.runtime
-    post_id: int = request.path_params["id"]
-    async with runtime.db.connection() as conn:
-        found = await posts_store.get(conn, post_id)
+    found = await blog.posts.get(request.path_params["id"])
     if found is None:
-        return json_error(404, "no such post") if wants_as2(request) else pages.not_found(request)
+        return json_error(404, "no such post")
     if found.deleted_at is not None:
-        tomb = as2.tombstone(runtime.urls.post(found.id), found.deleted_at)
-        if wants_as2(request):
-            return as2_response(as2.with_context(tomb), status=410)
-        return pages.gone(request)
-    if wants_as2(request):
-        return as2_response(as2.with_context(await blog.conversations.post_note(found)))
-    return await pages.post_page(request, found)
+        tomb = as2.tombstone(blog.runtime.urls.post(found.id), found.deleted_at)
+        return as2_response(as2.with_context(tomb), status=410)
+    return as2_response(as2.with_context(await blog.conversations.post_note(found)))
 
 
 async def post_collection(request: Request) -> Response:
@@ -121,7 +107,7 @@ async def comment(request: Request) -> Response:
     comment_id: int = request.path_params["id"]
     if not wants_as2(request):
         anchor = await conversations.comment_anchor(comment_id)
-        return RedirectResponse(anchor, 302) if anchor else pages.not_found(request)
+        return RedirectResponse(anchor, 302) if anchor else not_found(request)
     served = await conversations.answer(comment_id)
     if served is None:
         return json_error(404, "no such comment")
@@ -140,11 +126,11 @@ async def comment_collection(request: Request) -> Response:
 
 async def approval(request: Request) -> Response:
     """A reply's approval dereferences while the approval stands; 410 once it is withdrawn."""
-    runtime = services(request).runtime
+    blog = services(request)
+    runtime = blog.runtime
     token: str = request.path_params["token"]
-    async with runtime.db.connection() as conn:
-        found = await comments_store.by_approval_token(conn, token)
-    if found is None or found.state != "approved":
+    found = await blog.published.approval(token)
+    if found is None:
         return json_error(410, "this approval was withdrawn or never existed")
     return as2_response(as2.reply_authorization(runtime.urls, token, found.ap_id,
                                                 found.in_reply_to))
@@ -152,22 +138,20 @@ async def approval(request: Request) -> Response:
 
 async def activity(request: Request) -> Response:
     """Published activities dereference at their id (Create at /posts/N/activity)."""
-    runtime = services(request).runtime
-    activity_id = runtime.urls.base + request.url.path
-    async with runtime.db.connection() as conn:
-        stored = await outbox_store.get_activity(conn, activity_id)
-    if stored is None or not stored.public:
+    blog = services(request)
+    stored = await blog.published.activity(blog.runtime.urls.base + request.url.path)
+    if stored is None:
         return json_error(404, "no such activity")
     return as2_response(stored.body)
 
 
 async def quote_authorization(request: Request) -> Response:
     """A quote's authorization dereferences while it stands; revoked or unknown is 410."""
-    runtime = services(request).runtime
+    blog = services(request)
+    runtime = blog.runtime
     token: str = request.path_params["token"]
-    async with runtime.db.connection() as conn:
-        found = await quotes_store.by_token(conn, token)
-    if found is None or found.state != "approved":
+    found = await blog.published.quote_authorization(token)
+    if found is None:
         return json_error(410, "this quote authorization was revoked or never existed")
     return as2_response(as2.quote_authorization(runtime.urls, token, found.quoting_object_id,
                                                 runtime.urls.post(found.post_id)))
@@ -179,7 +163,6 @@ routes = [
     Route("/users/{username}/outbox", outbox),
     Route("/users/{username}/followers", followers),
     Route("/users/{username}/following", following),
-    Route("/posts/{id:int}", post),
     Route("/posts/{id:int}/activity", activity),
     Route("/posts/{id:int}/{kind:str}", post_collection),
     Route("/activities/{token:str}", activity),

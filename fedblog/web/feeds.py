@@ -4,22 +4,17 @@ comments. Rendered from Jinja templates; ETag and Last-Modified answer 304 when 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedblog.blog.conversation import visible_thread
 from fedblog.blog.html import excerpt
 from fedblog.blog.threads import build_thread, walk
 from fedblog.models import Comment, RemoteActor
-from fedblog.storage import actors as actors_store
-from fedblog.storage import comments as comments_store
-from fedblog.storage import posts as posts_store
-from fedblog.storage import settings as settings_store
-from fedblog.web import pages
+from fedblog.web.post_page import live_post
 from fedblog.web.responses import services
+from fedblog.web.templating import TEMPLATES, cached_response
 
 FEED_SIZE = 20
 ATOM = "application/atom+xml; charset=utf-8"
@@ -29,33 +24,24 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FEED_HEADERS = {"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"}
 
 
-def rfc822(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-pages.TEMPLATES.globals["rfc822"] = rfc822
-
-
 def _feed(request: Request, template: str, media_type: str, updated: datetime | None,
           **context: object) -> Response:
     runtime = services(request).runtime
-    body = pages.TEMPLATES.get_template(template).render(
+    body = TEMPLATES.get_template(template).render(
         urls=runtime.urls, updated=updated or EPOCH, **context)
-    return pages.cached_response(request, body.encode(), media_type, last_modified=updated,
+    return cached_response(request, body.encode(), media_type, last_modified=updated,
                                  headers=FEED_HEADERS)
 
 
 async def _posts_feed(request: Request, template: str, media_type: str, suffix: str) -> Response:
-    runtime = services(request).runtime
-    urls = runtime.urls
+    blog = services(request)
+    urls = blog.runtime.urls
     tag: str | None = request.path_params.get("tag")
-    async with runtime.db.connection() as conn:
-        settings = await settings_store.get_settings(conn)
-        posts = await posts_store.list_live(conn, limit=FEED_SIZE, tag=tag)
-        updated = await posts_store.latest_change(conn)
+    feed = await blog.feeds.posts(limit=FEED_SIZE, tag=tag)
+    settings = feed.settings
     page_url = urls.tag(tag) if tag else urls.home
     title = f"#{tag} · {settings.display_name}" if tag else settings.display_name
-    return _feed(request, template, media_type, updated, settings=settings, posts=posts,
+    return _feed(request, template, media_type, feed.updated, settings=settings, posts=feed.posts,
                  title=title, page_url=page_url, feed_url=page_url.rstrip("/") + suffix,
                  language=settings.default_language)
 
@@ -77,23 +63,20 @@ def _name(comment: Comment, actor: RemoteActor | None, blog_name: str) -> str:
 
 
 async def comments_atom(request: Request) -> Response:
-    runtime = services(request).runtime
-    urls = runtime.urls
-    found = await pages.live_post(request)
+    blog = services(request)
+    urls = blog.runtime.urls
+    found = await live_post(request)
     if isinstance(found, Response):
         return found
-    async with runtime.db.connection() as conn:
-        settings = await settings_store.get_settings(conn)
-        comments = (await visible_thread(conn, found.id, runtime.blocklist)).comments
-        actors = await actors_store.get_many(conn, sorted({c.actor_id for c in comments}))
-        updated = await comments_store.thread_changed_at(conn, found.id, urls.post(found.id))
+    feed = await blog.feeds.comments(found.id)
+    settings, comments, actors = feed.settings, feed.comments, feed.actors
     by_id = {c.id: c for c in comments}
     names = {c.id: _name(c, actors.get(c.actor_id), settings.display_name) for c in comments}
     parents = {c.id: by_id[c.parent_comment_id].ap_id if c.parent_comment_id in by_id
                else urls.post(found.id) for c in comments}
     nodes = sorted(walk(build_thread(comments)), key=lambda n: n.comment.id, reverse=True)
     title = found.title or excerpt(found.content_text, 80)
-    return _feed(request, "feeds/comments.atom.xml", ATOM, updated, settings=settings,
+    return _feed(request, "feeds/comments.atom.xml", ATOM, feed.updated, settings=settings,
                  post=found, nodes=nodes, actors=actors, names=names, parents=parents,
                  title=f"{title} – {settings.display_name}",
                  feed_url=f"{urls.post(found.id)}/comments.atom")

@@ -21,16 +21,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fedblog.blog.blocklist import BlockEntry, Blocklist
+from fedblog.blog.blocklist import Blocklist
+from fedblog.blog.thread_states import ThreadState, ThreadStates
 from fedblog.models import BlogSettings
-from fedblog.storage import blocks as blocks_store
-from fedblog.storage import posts as posts_store
-from fedblog.storage import settings as settings_store
-from fedblog.storage.db import Database
-from fedblog.storage.posts import ThreadState
 from fedblog.urls import Urls
+from fedblog.web.responses import services
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -83,7 +81,7 @@ class ThreadEntry:
 
 @dataclass
 class PageCache:
-    db: Database
+    states: ThreadStates
     urls: Urls
     max_bytes: int = MAX_BYTES
     live: bool = False          # the listener is up: what is kept is kept current
@@ -164,12 +162,9 @@ class PageCache:
         if found is not None and found.current and self.live:
             return found
         since = self._seq
-        async with self.db.connection() as conn:
-            settings = await settings_store.get_settings(conn)
-            blocks = await blocks_store.all_blocks(conn)
+        reading = await self.states.site()
+        settings, entries = reading.settings, reading.blocks
         now = time.time()
-        entries = [BlockEntry(b.kind, b.value, b.expires_at.timestamp() if b.expires_at else None)
-                   for b in blocks]
         active = sorted((e.kind, e.value) for e in entries if e.active(now))
         expiries = [e.expires_at for e in entries if e.expires_at is not None and e.active(now)]
         digest = hashlib.sha256(repr((settings, active)).encode()).hexdigest()
@@ -186,8 +181,7 @@ class PageCache:
             return found
         since = self._seq
         site = await self.site()
-        async with self.db.connection() as conn:
-            state = await posts_store.thread_state(conn, post_id, self.urls.post(post_id))
+        state = await self.states.thread(post_id, self.urls.post(post_id))
         if state is None:
             return None
         parts = (f"{post_id}|{state.version}|{state.changed_at.isoformat()}|{site.digest}|"
@@ -232,13 +226,24 @@ class PageCache:
         return self._bytes
 
 
+def page_cache(request: Request) -> PageCache:
+    """The process's page cache (made by the app's lifespan; a bare one, never live and so
+    never serving from memory, where no lifespan made one)."""
+    found: PageCache | None = getattr(request.app.state, "pages", None)
+    if found is None:
+        blog = services(request)
+        found = PageCache(blog.thread_states, blog.runtime.urls)
+        request.app.state.pages = found
+    return found
+
+
 async def watch_pages(cache: PageCache, stop: asyncio.Event, *, interval: float = 2.0) -> None:
     """Keep the page cache current: LISTEN, and check the link every `interval`; while it is
     down nothing is served from memory."""
     while not stop.is_set():
         try:
-            async with posts_store.page_notifications(
-                    cache.db, cache.notified, lambda: cache.reset(live=False)) as check:
+            async with cache.states.notifications(
+                    cache.notified, lambda: cache.reset(live=False)) as check:
                 cache.reset(live=True)
                 while not stop.is_set():
                     await _pause(stop, interval)

@@ -9,7 +9,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedblog.outbox import as2
-from fedblog.storage import posts as posts_store
 from fedblog.web.responses import json_error, json_response, services
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
@@ -69,10 +68,8 @@ async def nodeinfo_links(request: Request) -> Response:
 
 
 async def nodeinfo(request: Request) -> Response:
-    runtime = services(request).runtime
-    async with runtime.db.connection() as conn:
-        posts = await posts_store.count_live(conn)
-    document = as2.nodeinfo(runtime.urls, users=1, posts=posts)
+    blog = services(request)
+    document = as2.nodeinfo(blog.runtime.urls, users=1, posts=await blog.posts.count_live())
     return json_response(
         document, media_type=f'application/json; profile="{NODEINFO_SCHEMA}#"'
     )

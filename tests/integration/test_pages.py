@@ -20,9 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from fedblog.federation.webfinger import subscribe_template
 from fedblog.storage import tokens as tokens_store
 from fedblog.web.api.auth import create_token
-from fedblog.web.pages import LANGUAGES, ago, exact_time, long_date, subscribe_template
+from fedblog.web.dates import ago, exact_time, long_date
+from fedblog.web.i18n import LANGUAGES
 from tests.harness import TOKEN, BlogServer, free_port
 
 HTML = {"Accept": "text/html"}

@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fedblog.web import pages
 from fedblog.web.desk import session as sessions
 from fedblog.web.desk.session import Session
+from fedblog.web.forms import read_form_pairs
 from fedblog.web.responses import services
+from fedblog.web.templating import TEMPLATES, handle_of
 
 # No script, no remote images (a spammer's avatar would learn the author's address), no framing.
 DESK_HEADERS = {
@@ -66,8 +67,8 @@ DeskEndpoint = Callable[[Request, Session, Form], Awaitable[Response]]
 def render(request: Request, template: str, session: Session | None, *, status: int = 200,
            **context: Any) -> Response:
     runtime = services(request).runtime
-    html = pages.TEMPLATES.get_template(template).render(
-        urls=runtime.urls, handle=pages.handle_of(runtime), session=session,
+    html = TEMPLATES.get_template(template).render(
+        urls=runtime.urls, handle=handle_of(runtime), session=session,
         csrf=session.csrf if session else "", path=request.url.path,
         notice=NOTICES.get(request.query_params.get("notice", "")),
         error=context.pop("error", None) or ERRORS.get(request.query_params.get("error", "")),
@@ -111,7 +112,7 @@ def desk_view(endpoint: DeskEndpoint) -> Endpoint:
         if not sessions.same_origin(request):
             return refuse(request, 403, "This form came from another site.")
         try:
-            form = Form(tuple(await pages.read_form_pairs(request)))
+            form = Form(tuple(await read_form_pairs(request)))
         except ValueError:
             return refuse(request, 413, "That form is too large.")
         if not sessions.csrf_matches(session.csrf, form.get("csrf")):

@@ -9,15 +9,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fedblog.inbox.ratelimit import TokenBuckets
-from fedblog.web import pages
 from fedblog.web.desk import session as sessions
 from fedblog.web.desk.common import Form, back, desk_view, refuse, render
 from fedblog.web.desk.session import Session
+from fedblog.web.forms import read_form
 from fedblog.web.responses import services
-
-# Tokens are long and random, but FEDBLOG_API_TOKEN may not be: a few tries a minute per address.
-ATTEMPTS = TokenBuckets(rate=0.1, burst=10)
 
 
 def _login_form(request: Request, *, status: int = 200, error: str | None = None) -> Response:
@@ -37,7 +33,7 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Login CSRF is stopped by a double-submit nonce: the form's must equal the cookie's."""
     try:
-        form = await pages.read_form(request, 16 * 1024)
+        form = await read_form(request, 16 * 1024)
     except ValueError:
         return refuse(request, 413, "That form is too large.")
     expected = request.cookies.get(sessions.LOGIN_COOKIE, "")
@@ -45,11 +41,11 @@ async def login(request: Request) -> Response:
             expected, form.get("csrf")):
         return refuse(request, 403, "The login form's security token is missing or stale: "
                                     "open the login page again.")
+    blog = services(request)
     client = request.client.host if request.client else "-"
-    if ATTEMPTS.take(client, time.monotonic()) is not None:
+    if blog.login_attempts.take(client, time.monotonic()) is not None:
         return _login_form(request, status=429, error="Too many attempts; wait a minute.")
     token = form.get("token", "").strip()
-    blog = services(request)
     if not token or not await blog.tokens.is_valid(token, blog.runtime.settings.api_token):
         return _login_form(request, status=401, error="That token is not valid.")
     response = RedirectResponse(f"{sessions.PATH}/", status_code=303)
