@@ -19,38 +19,33 @@ class ThreadNode:
         return self.number.count(".")
 
 
-def visible(approved: Iterable[Comment]) -> list[Comment]:
-    """The comments readers and other servers see, oldest first: approved ones whose every
-    ancestor is approved too. A comment under a held, rejected or removed parent stays out,
-    with all below it (listing it would make Mastodon fetch the refused parent back).
-    `approved` is every approved comment of one post, in any order."""
+def _descendants(comments: Iterable[Comment], root: int | None) -> list[Comment]:
+    """The comments below `root` (None: the post) through their parent links, at any depth,
+    oldest first (a parent fetched late may have a larger id than its answers)."""
     children: dict[int | None, list[Comment]] = {}
-    for comment in approved:
-        children.setdefault(comment.parent_comment_id, []).append(comment)
-    shown: list[Comment] = []
-    reach = list(children.get(None, ()))
-    while reach:
-        comment = reach.pop()
-        shown.append(comment)
-        reach.extend(children.get(comment.id, ()))
-    shown.sort(key=lambda c: c.id)
-    return shown
-
-
-def below(shown: Iterable[Comment], comment_id: int) -> list[Comment]:
-    """The comments among `shown` that answer `comment_id`, at any depth, oldest first (a
-    parent fetched late may have a larger id than its answers)."""
-    children: dict[int | None, list[Comment]] = {}
-    for comment in shown:
+    for comment in comments:
         children.setdefault(comment.parent_comment_id, []).append(comment)
     found: list[Comment] = []
-    reach = list(children.get(comment_id, ()))
+    reach = list(children.get(root, ()))
     while reach:
         comment = reach.pop()
         found.append(comment)
         reach.extend(children.get(comment.id, ()))
     found.sort(key=lambda c: c.id)
     return found
+
+
+def visible(approved: Iterable[Comment]) -> list[Comment]:
+    """The comments readers and other servers see, oldest first: approved ones whose every
+    ancestor is approved too. A comment under a held, rejected or removed parent stays out,
+    with all below it (listing it would make Mastodon fetch the refused parent back).
+    `approved` is every approved comment of one post, in any order."""
+    return _descendants(approved, None)
+
+
+def below(shown: Iterable[Comment], comment_id: int) -> list[Comment]:
+    """The comments among `shown` that answer `comment_id`, at any depth, oldest first."""
+    return _descendants(shown, comment_id)
 
 
 def build_thread(comments: Iterable[Comment]) -> list[ThreadNode]:

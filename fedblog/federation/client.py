@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -108,6 +108,16 @@ def _check_origin(document: Any, served_from: str) -> None:
         raise FetchError(f"{served_from} served a document for {claimed}, another host")
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A fetch's answer that points elsewhere (a JSON document may itself be a string)."""
+
+    location: str
+
+
 @dataclass(frozen=True)
 class Media:
     """A remote file fetched for a reader: its bytes and what they are."""
@@ -135,39 +145,35 @@ class FederationClient:
         A document whose `id` is on another host than the one that finally served it is
         refused: otherwise any open redirect would let one server speak for another.
         """
-        target = url
-        for _ in range(self.policy.max_redirects + 1):
-            await self._check(target)
-            try:
-                async with asyncio.timeout(self.policy.timeout):
-                    response_or_location = await self._get_once(target, accept)
-            except TimeoutError as exc:
-                raise FetchError(f"fetching {target} took longer than {self.policy.timeout} s") from exc
-            if isinstance(response_or_location, str):
-                target = response_or_location
-                continue
-            _check_origin(response_or_location, target)
-            return response_or_location
-        raise FetchError(f"too many redirects fetching {url}")
+        document, served_from = await self._follow(url, lambda u: self._get_once(u, accept))
+        _check_origin(document, served_from)
+        return document
 
     async def fetch_media(self, url: str, *, max_bytes: int) -> Media:
         """GET a commenter's image, video or sound (attachment, custom emoji) so the blog can
         show it to readers without hot-linking: the same address guard, redirects checked one
         by one, no compression, at most `max_bytes`, and only image/video/audio types."""
+        media, _ = await self._follow(url, lambda u: self._media_once(u, max_bytes))
+        return media
+
+    async def _follow(self, url: str, once: Callable[[str], Awaitable[T | Redirect]]
+                      ) -> tuple[T, str]:
+        """`once(url)`, then once more for each redirect (each target checked first, at most
+        max_redirects, each within the timeout); the result and the URL that served it."""
         target = url
         for _ in range(self.policy.max_redirects + 1):
             await self._check(target)
             try:
                 async with asyncio.timeout(self.policy.timeout):
-                    found = await self._media_once(target, max_bytes)
+                    found = await once(target)
             except TimeoutError as exc:
                 raise FetchError(f"fetching {target} took longer than {self.policy.timeout} s") from exc
-            if isinstance(found, Media):
-                return found
-            target = found
+            if not isinstance(found, Redirect):
+                return found, target
+            target = found.location
         raise FetchError(f"too many redirects fetching {url}")
 
-    async def _media_once(self, url: str, max_bytes: int) -> Media | str:
+    async def _media_once(self, url: str, max_bytes: int) -> Media | Redirect:
         headers = {"Accept": "image/*, video/*, audio/*", "Accept-Encoding": "identity",
                    "User-Agent": self.policy.user_agent}
         try:
@@ -175,7 +181,7 @@ class FederationClient:
                 "GET", url, headers=headers, timeout=self.policy.timeout, follow_redirects=False,
             ) as response:
                 if response.is_redirect and response.headers.get("location"):
-                    return urljoin(url, response.headers["location"])
+                    return Redirect(urljoin(url, response.headers["location"]))
                 if response.status_code != 200:
                     raise FetchError(f"{url} answered {response.status_code}", response.status_code)
                 media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -211,7 +217,7 @@ class FederationClient:
                     location = response.headers.get("location")
                     if not location:
                         raise FetchError(f"redirect without Location from {url}", response.status_code)
-                    return urljoin(url, location)
+                    return Redirect(urljoin(url, location))
                 if response.status_code == 410:
                     raise RemoteGone(f"{url} is gone", 410)
                 if response.status_code != 200:

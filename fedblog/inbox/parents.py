@@ -11,12 +11,13 @@ from fedblog.singleflight import SingleFlight
 
 
 class ParentCache:
-    """The precheck's answer to "may this be replied to?" for recently seen parents: positive
-    answers only (a live post, an approved comment), each for `ttl` seconds, at most `capacity`.
-    Anything else asks `lookup` (the database). A parent deleted or unapproved within the last
-    `ttl` seconds may still be answered 202: the processor resolves the parent again from the
-    database and ignores such a reply, so the cache only ever changes the sender's answer, never
-    the thread. One per process, built with the services."""
+    """The precheck's answer to "may this be replied to?" for recently seen parents: found
+    ones only (a live post, a stored comment in any state: replies to held comments are taken),
+    each for `ttl` seconds, at most `capacity`. Anything else asks `lookup` (the database). A
+    post deleted within the last `ttl` seconds may still be answered 202: the processor
+    resolves the parent again from the database and ignores such a reply, so the cache only
+    ever changes the sender's answer, never the thread. One per process, built with the
+    services."""
 
     def __init__(self, lookup: Callable[[str], Awaitable[Parent | None]], *,
                  capacity: int = 10_000, ttl: float = 2.0) -> None:
