@@ -99,7 +99,8 @@ class CommentService:
         self.urls = urls
 
     # ---- replies arriving
-    async def decide(self, conn: Connection, actor_id: str, text: str) -> Decision:
+    async def decide(self, conn: Connection, actor_id: str, text: str,
+                     parent_state: str = "approved") -> Decision:
         settings = await settings_store.get_settings(conn)
         rules = [Rule(**r) for r in await comments_store.rules(conn)]
         facts = await comments_store.commenter_facts(conn, actor_id, 3600)
@@ -108,7 +109,7 @@ class CommentService:
         if facts.recent_comments >= settings.comments_per_actor_per_hour:
             return Decision("spam", "rate", f"more than {settings.comments_per_actor_per_hour}"
                                             " comments in an hour")
-        return initial_state(settings.moderation_policy, rules, text, commenter)
+        return initial_state(settings.moderation_policy, rules, text, commenter, parent_state)
 
     async def store_reply(self, conn: Connection, note: Note, parent: Parent,
                           reception: Reception) -> Comment | None:
@@ -116,10 +117,7 @@ class CommentService:
         comment it answers is not visible); None if it was already stored. Replies that waited
         in the inbox for this one to arrive are queued again."""
         draft = _new_comment(note, parent, "pending", reception)
-        decision = await self.decide(conn, draft.actor_id, draft.content_text)
-        if parent.state != "approved" and decision.state == "approved":
-            decision = Decision("pending", "parent",
-                                f"held: it answers a comment that is {parent.state}")
+        decision = await self.decide(conn, draft.actor_id, draft.content_text, parent.state)
         comment = await comments_store.insert(conn, _with_state(draft, decision.state))
         if comment is None:
             return None

@@ -25,6 +25,9 @@ TRANSITIONS: dict[Action, tuple[frozenset[str], str]] = {
 }
 
 
+VISIBLE = "approved"
+
+
 class TransitionError(ValueError):
     """The comment's state does not allow that action."""
 
@@ -65,12 +68,17 @@ class Commenter:
     has_approved_comment: bool
 
 
-def initial_state(policy: str, rules: list[Rule], text: str, commenter: Commenter) -> Decision:
-    """Rules first (they hold or mark spam regardless), then the author's policy."""
+def initial_state(policy: str, rules: list[Rule], text: str, commenter: Commenter,
+                  parent_state: str = VISIBLE) -> Decision:
+    """Rules first (they hold or mark spam regardless); a reply under a comment that is not
+    visible is held whatever the policy (it may be approved only after its parent); then the
+    author's policy."""
     for rule in rules:
         if rule.matches(text):
             state = "spam" if rule.action == "spam" else "pending"
             return Decision(state, f"rule:{rule.id}", f"matched {rule.pattern!r}")
+    if parent_state != VISIBLE:
+        return Decision("pending", "parent", f"held: it answers a comment that is {parent_state}")
     if policy == "everyone":
         return Decision("approved", "policy", "the policy approves every comment")
     if policy == "followers" and commenter.is_follower:
