@@ -17,7 +17,7 @@ from fedblog.app import create_app
 from fedblog.config import Settings
 from fedblog.services import Services
 
-TOKEN = "test-token-1234"
+TOKEN = "test-token-1234-abcdef"
 
 
 class _QuietServer(uvicorn.Server):

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import _admin, _with_database
 from tests.harness import free_port
 
-TOKEN = "schema-token"
+TOKEN = "schema-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

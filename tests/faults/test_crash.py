@@ -31,7 +31,7 @@ FOLLOWERS_PER_HOST = 200
 HOSTS = 50
 INBOUND = 1_000
 CONCURRENCY = 64
-TOKEN = "crash-token"
+TOKEN = "crash-token-0123456789"
 
 
 def _start(database_url: str, port: int) -> subprocess.Popen[bytes]:

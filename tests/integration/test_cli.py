@@ -18,7 +18,7 @@ from tests.harness import free_port
 def _env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.update(FEDBLOG_DATA_DIR=str(data_dir), FEDBLOG_DOMAIN=f"127.0.0.1:{port}",
-               FEDBLOG_SCHEME="http", FEDBLOG_API_TOKEN="cli-token")
+               FEDBLOG_SCHEME="http", FEDBLOG_API_TOKEN="cli-token-0123456789")
     return env
 
 
@@ -54,7 +54,7 @@ def _stop(process: subprocess.Popen[bytes]) -> str:
 
 def test_serve_on_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -> None:
     port = free_port()
-    api = {"Authorization": "Bearer cli-token"}
+    api = {"Authorization": "Bearer cli-token-0123456789"}
     process = _serve(tmp_path, port)
     try:
         created = httpx.post(f"http://127.0.0.1:{port}/api/v1/posts", headers=api,
@@ -101,7 +101,7 @@ async def test_serve_with_several_processes_shares_one_database(database_url: st
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
-                                     headers={"Authorization": "Bearer cli-token"}) as client:
+                                     headers={"Authorization": "Bearer cli-token-0123456789"}) as client:
             for _ in range(300):
                 try:
                     if (await client.get("/.well-known/nodeinfo")).is_success:
