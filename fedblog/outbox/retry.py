@@ -32,13 +32,17 @@ def classify(status: int | None) -> Outcome:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Mastodon's schedule: attempt n waits (n**4 + 15) s plus jitter, for 16 attempts.
+    """Mastodon's schedule: attempt n waits (n**4 + 15) s plus jitter, for 16 attempts, except
+    the first retry, which comes after `first_retry` s plus up to as much again of jitter: most
+    failures are passing (a restart, a 502 from a proxy), and a follower should have the post in
+    seconds, not after the ≥ 16 s Mastodon's first step waits.
 
     That horizon is about 2.6 days. `scale` shrinks every delay (tests use 0.001).
     """
 
     max_attempts: int = 16
     scale: float = 1.0
+    first_retry: float = 2.0
     max_retry_after: float = 24 * 3600
     breaker_threshold: int = 10         # consecutive failures of a host before it is paused
     breaker_base_pause: float = 60.0
@@ -47,7 +51,10 @@ class RetryPolicy:
     def delay(self, attempt: int, *, retry_after: float | None = None,
               rng: random.Random | None = None) -> float:
         rng = rng or random.Random()
-        base = attempt**4 + 15 + rng.uniform(0, 10 * (attempt + 1))
+        if attempt <= 1:
+            base = self.first_retry + rng.uniform(0, self.first_retry)
+        else:
+            base = attempt**4 + 15 + rng.uniform(0, 10 * (attempt + 1))
         if retry_after is not None:
             base = max(base, min(retry_after, self.max_retry_after))
             # Retry-After is the peer's own word: scale it only in tests.
