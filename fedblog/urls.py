@@ -79,7 +79,12 @@ class Urls:
         return f"{self.base}/comments/{comment_id}"
 
     def approval(self, token: str) -> str:
+        """The Accept of a reply, dereferenceable while the approval stands."""
         return f"{self.base}/approvals/{token}"
+
+    def reply_authorization(self, token: str) -> str:
+        """The ReplyAuthorization a ReplyRequest's Accept names as its `result`."""
+        return f"{self.base}/approvals/{token}/authorization"
 
     def quote_authorization(self, token: str) -> str:
         return f"{self.base}/quote-authorizations/{token}"

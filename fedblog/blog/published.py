@@ -5,6 +5,7 @@ authorizations. Reads only; one connection and a fixed number of queries each.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fedblog.models import Comment
 from fedblog.storage import comments as comments_store
@@ -16,7 +17,7 @@ from fedblog.storage.db import Database
 from fedblog.storage.outbox import StoredActivity
 from fedblog.storage.quotes import QuoteRequest
 
-__all__ = ["FollowersView", "Published", "QuoteRequest", "StoredActivity"]
+__all__ = ["Approval", "FollowersView", "Published", "QuoteRequest", "StoredActivity"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class FollowersView:
     total: int
     visible: bool
     actor_ids: list[str]
+
+
+@dataclass(frozen=True)
+class Approval:
+    reply: Comment
+    accept: dict[str, Any] | None
 
 
 class Published:
@@ -64,6 +71,16 @@ class Published:
         async with self.db.connection() as conn:
             found = await comments_store.by_approval_token(conn, token)
         return found if found is not None and found.state == "approved" else None
+
+    async def approval_accept(self, token: str, accept_id: str) -> Approval | None:
+        """The reply an approval token stands for and the Accept sent for it (None for an
+        approval older than stored Accepts), while the reply stays approved."""
+        async with self.db.connection() as conn:
+            found = await comments_store.by_approval_token(conn, token)
+            if found is None or found.state != "approved":
+                return None
+            stored = await outbox_store.get_activity(conn, accept_id)
+        return Approval(found, stored.body if stored is not None else None)
 
     async def quote_authorization(self, token: str) -> QuoteRequest | None:
         """The quote request an authorization token stands for, while it stays approved."""

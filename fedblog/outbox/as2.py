@@ -27,10 +27,16 @@ EXTENSIONS: dict[str, Any] = {
     "gts": "https://gotosocial.org/ns#",
     "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
     "canReply": {"@id": "gts:canReply", "@type": "@id"},
+    "canLike": {"@id": "gts:canLike", "@type": "@id"},
+    "canAnnounce": {"@id": "gts:canAnnounce", "@type": "@id"},
     "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
     "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
     "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "always": {"@id": "gts:always", "@type": "@id"},
+    "approvalRequired": {"@id": "gts:approvalRequired", "@type": "@id"},
+    "approvedBy": {"@id": "gts:approvedBy", "@type": "@id"},
     "ReplyAuthorization": "gts:ReplyAuthorization",
+    "ReplyRequest": "gts:ReplyRequest",
     "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
     "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
     "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
@@ -95,28 +101,38 @@ def instance_actor(urls: Urls, public_key_pem: str) -> Document:
     }
 
 
+def sub_policy(automatic: list[str], manual: list[str] | None = None) -> Document:
+    """One sub-policy in both of GoToSocial's vocabularies: v0.20 reads `automaticApproval` /
+    `manualApproval`, v0.19 only `always` / `approvalRequired` (and writes both since v0.20,
+    as here; see tests/peers/gotosocial.py)."""
+    manual = manual or []
+    return {"automaticApproval": automatic, "manualApproval": manual,
+            "always": automatic, "approvalRequired": manual}
+
+
 def _can_quote(urls: Urls, quote_policy: str) -> Document:
     if quote_policy == "everyone":
-        return {"automaticApproval": [PUBLIC]}
+        return sub_policy([PUBLIC])
     if quote_policy == "followers":
-        return {"automaticApproval": [urls.actor, urls.followers], "manualApproval": [PUBLIC]}
+        return sub_policy([urls.actor, urls.followers], [PUBLIC])
     if quote_policy == "manual":
-        return {"automaticApproval": [urls.actor], "manualApproval": [PUBLIC]}
-    return {"automaticApproval": [urls.actor]}
+        return sub_policy([urls.actor], [PUBLIC])
+    return sub_policy([urls.actor])
 
 
-def interaction_policy(urls: Urls, moderation_policy: str, quote_policy: str = "manual") -> Document:
+def interaction_policy(urls: Urls, moderation_policy: str, quote_policy: str = "manual"
+                       ) -> Document:
     """Who may reply: the policy's automatic cases, everyone else by the author's approval."""
     automatic: list[str] = [urls.actor]
+    manual: list[str] = [PUBLIC]
     if moderation_policy == "everyone":
-        automatic = [PUBLIC]
+        automatic, manual = [PUBLIC], []
     elif moderation_policy == "followers":
         automatic.append(urls.followers)
-    manual = [] if moderation_policy == "everyone" else [PUBLIC]
     return {
-        "canReply": {"automaticApproval": automatic, "manualApproval": manual},
-        "canLike": {"automaticApproval": [PUBLIC]},
-        "canAnnounce": {"automaticApproval": [PUBLIC]},
+        "canReply": sub_policy(automatic, manual),
+        "canLike": sub_policy([PUBLIC]),
+        "canAnnounce": sub_policy([PUBLIC]),
         "canQuote": _can_quote(urls, quote_policy),
     }
 
@@ -261,9 +277,11 @@ def mention_first(html: str, commenter: RemoteActor | None) -> str:
 
 
 def answer_note(comment: Comment, urls: Urls, *, commenter: RemoteActor | None,
-                counts: Counts = Counts(), replies: list[str] | None = None) -> Document:
+                policy: Document, counts: Counts = Counts(),
+                replies: list[str] | None = None) -> Document:
     """The author's answer to a comment: a Note from the blog, addressed to the commenter too,
-    their @handle leading the text; `replies` the visible comments below it."""
+    their @handle leading the text; `replies` the visible comments below it. Replies to it are
+    held like replies to posts, so it declares the same `policy` (interaction_policy)."""
     cc = [urls.followers]
     tags: list[Any] = []
     if commenter is not None:
@@ -287,6 +305,7 @@ def answer_note(comment: Comment, urls: Urls, *, commenter: RemoteActor | None,
                   "totalItems": counts.likes},
         "shares": {"id": f"{comment.ap_id}/shares", "type": "Collection",
                    "totalItems": counts.shares},
+        "interactionPolicy": policy,
     }
     if comment.language:
         document["contentMap"] = {comment.language: content}
@@ -296,10 +315,11 @@ def answer_note(comment: Comment, urls: Urls, *, commenter: RemoteActor | None,
 
 
 def reply_authorization(urls: Urls, token: str, reply_id: str, target: str) -> Document:
-    """The approval object GoToSocial dereferences to check that a reply was accepted."""
+    """The approval object GoToSocial (v0.20 and later) dereferences from a ReplyRequest's
+    Accept `result` to check that a reply was accepted."""
     return {
         "@context": CONTEXT,
-        "id": urls.approval(token),
+        "id": urls.reply_authorization(token),
         "type": "ReplyAuthorization",
         "attributedTo": urls.actor,
         "interactingObject": reply_id,
@@ -307,13 +327,59 @@ def reply_authorization(urls: Urls, token: str, reply_id: str, target: str) -> D
     }
 
 
-def reply_decision(activity_type: str, activity_id: str, urls: Urls, reply_id: str, target: str,
-                   commenter: RemoteActor, result: str | None = None) -> Document:
-    """Accept or Reject of a reply, sent to its author (the GoToSocial reply-approval model)."""
-    activity = wrap(activity_type, activity_id, urls, reply_id, to=[commenter.id])
+@dataclass(frozen=True)
+class ReplyRequest:
+    """A GoToSocial ReplyRequest (v0.21 and later): the reply asked for before it was sent."""
+    id: str
+    actor: str
+    object_id: str     # the post or answer the reply is for
+    instrument: str    # the reply
+
+    @classmethod
+    def of(cls, raw: object) -> ReplyRequest | None:
+        """The request behind a stored comment's raw activity, None for anything else."""
+        if not isinstance(raw, dict) or raw.get("type") != "ReplyRequest":
+            return None
+        instrument = raw.get("instrument")
+        if isinstance(instrument, dict):
+            instrument = instrument.get("id")
+        request_id, actor, obj = raw.get("id"), raw.get("actor"), raw.get("object")
+        if not (isinstance(request_id, str) and isinstance(actor, str)
+                and isinstance(obj, str) and isinstance(instrument, str)):
+            return None
+        return cls(request_id, actor, obj, instrument)
+
+    def document(self) -> Document:
+        return {"type": "ReplyRequest", "id": self.id, "actor": self.actor,
+                "object": self.object_id, "instrument": self.instrument}
+
+
+def reply_accept(urls: Urls, token: str, reply_id: str, target: str, commenter_id: str,
+                 request: ReplyRequest | None = None) -> Document:
+    """The Accept of a reply, at the approval's own URL (its `id` is what GoToSocial stores as
+    the reply's `approvedBy`, and a plain Accept is the one proof every GoToSocial version
+    verifies). As GoToSocial does for its own posts, it is addressed to the public and the
+    followers too: their servers, seeing it, fetch the reply and check the approval. A
+    ReplyRequest is answered as GoToSocial answers one: the request embedded, the
+    ReplyAuthorization as `result`, to the requester only."""
+    if request is not None:
+        activity = wrap("Accept", urls.approval(token), urls, request.document(),
+                        to=[commenter_id])
+        activity["result"] = urls.reply_authorization(token)
+        return activity
+    activity = wrap("Accept", urls.approval(token), urls, reply_id, to=[commenter_id],
+                    cc=[PUBLIC, urls.followers])
     activity["target"] = target
-    if result is not None:
-        activity["result"] = result
+    return activity
+
+
+def reply_reject(activity_id: str, urls: Urls, reply_id: str, target: str, commenter_id: str,
+                 request: ReplyRequest | None = None) -> Document:
+    """The Reject of a reply (or of the ReplyRequest that asked for it), to its author only."""
+    if request is not None:
+        return wrap("Reject", activity_id, urls, request.document(), to=[commenter_id])
+    activity = wrap("Reject", activity_id, urls, reply_id, to=[commenter_id])
+    activity["target"] = target
     return activity
 
 

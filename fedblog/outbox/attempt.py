@@ -84,8 +84,10 @@ class Attempt:
         if job.reaches_blocked:
             return await self.client.deliver(job.inbox, body, key, scheme, ignore_blocks=True)
         result = await self.client.deliver(job.inbox, body, key, scheme)
-        if result.status in (401, 403):
-            # "Double knocking" as Fedify does: the host may only accept the other scheme.
+        if result.status == 401:
+            # "Double knocking" as Fedify does: the host may only accept the other scheme. Only
+            # on 401: GoToSocial answers 403 for refusals that are not about the signature
+            # (a block, a policy), and a second knock would turn that answer into a 401.
             other: Scheme = "rfc9421" if scheme == "cavage" else "cavage"
             retried = await self.client.deliver(job.inbox, body, key, other)
             if retried.ok:

@@ -125,14 +125,30 @@ async def comment_collection(request: Request) -> Response:
 
 
 async def approval(request: Request) -> Response:
-    """A reply's approval dereferences while the approval stands; 410 once it is withdrawn."""
+    """A reply's Accept dereferences at its id while the approval stands (GoToSocial stores
+    that id as the reply's `approvedBy` and fetches it to verify); 410 once withdrawn."""
     blog = services(request)
-    runtime = blog.runtime
+    urls = blog.runtime.urls
+    token: str = request.path_params["token"]
+    found = await blog.published.approval_accept(token, urls.approval(token))
+    if found is None:
+        return json_error(410, "this approval was withdrawn or never existed")
+    if found.accept is not None:
+        return as2_response(found.accept)
+    # Approved before Accepts were kept: the authorization their `result` named.
+    return as2_response(as2.reply_authorization(urls, token, found.reply.ap_id,
+                                                found.reply.in_reply_to))
+
+
+async def reply_authorization(request: Request) -> Response:
+    """The ReplyAuthorization a ReplyRequest's Accept names as its `result`; 410 once
+    withdrawn."""
+    blog = services(request)
     token: str = request.path_params["token"]
     found = await blog.published.approval(token)
     if found is None:
         return json_error(410, "this approval was withdrawn or never existed")
-    return as2_response(as2.reply_authorization(runtime.urls, token, found.ap_id,
+    return as2_response(as2.reply_authorization(blog.runtime.urls, token, found.ap_id,
                                                 found.in_reply_to))
 
 
@@ -170,5 +186,6 @@ routes = [
     Route("/comments/{id:int}/activity", activity),
     Route("/comments/{id:int}/{kind:str}", comment_collection),
     Route("/approvals/{token:str}", approval),
+    Route("/approvals/{token:str}/authorization", reply_authorization),
     Route("/quote-authorizations/{token:str}", quote_authorization),
 ]

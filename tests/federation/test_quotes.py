@@ -65,8 +65,10 @@ async def test_quote_policy_answers_automatically(database_url: str) -> None:
         assert reject.signature_valid and reject.object["type"] == "QuoteRequest"
         await blog.api.patch("/api/v1/settings", json={"quote_policy": "everyone"})
         note = (await blog.fetch_as2(post["ap_id"])).json()
-        assert note["interactionPolicy"]["canQuote"] == {
-            "automaticApproval": ["https://www.w3.org/ns/activitystreams#Public"]}
+        can_quote = note["interactionPolicy"]["canQuote"]
+        assert can_quote["automaticApproval"] == ["https://www.w3.org/ns/activitystreams#Public"]
+        assert can_quote["always"] == can_quote["automaticApproval"]
+        assert not can_quote["manualApproval"] and not can_quote["approvalRequired"]
         await quoter.post(blog.inbox, _quote_request(quoter, post["ap_id"]))
         [accept] = await peer.wait_for("Accept")
         assert "result" in accept.activity

@@ -6,7 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from fedblog.federation.vocab import Activity
 from fedblog.inbox.context import HandlerContext, PrecheckContext, Result
-from fedblog.inbox.handlers import create, delete, flag, follow, like, quote_request, undo, update
+from fedblog.inbox.handlers import (
+    create,
+    delete,
+    flag,
+    follow,
+    like,
+    quote_request,
+    reply_request,
+    undo,
+    update,
+)
 
 Handler = Callable[[HandlerContext], Awaitable[Result]]
 Precheck = Callable[[PrecheckContext, Activity], Awaitable[None]]
@@ -21,9 +31,11 @@ HANDLERS: dict[str, Handler] = {
     "Announce": like.handle,
     "Flag": flag.handle,
     "QuoteRequest": quote_request.handle,
+    "ReplyRequest": reply_request.handle,
 }
 
 # Checks that must refuse a request before it is stored (they answer the sender).
 PRECHECKS: dict[str, Precheck] = {
     "Create": create.precheck,
+    "ReplyRequest": reply_request.precheck,
 }
