@@ -19,8 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 from fedblog.config import Settings
 from fedblog.runtime import database_url
-from fedblog.services import open_services, watch_blocks
-from fedblog.web import activitypub, desk, feeds, front, inbox, media, post_page, wellknown
+from fedblog.services import open_services, run_queues, watch_blocks
+from fedblog.web import activitypub, desk, feeds, front, health, inbox, media, metrics, post_page, wellknown
 from fedblog.web.api import blocks as api_blocks
 from fedblog.web.api import comments as api_comments
 from fedblog.web.api import followers as api_followers
@@ -69,14 +69,16 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
         async with database_url(settings) as dsn, \
                 open_services(settings, dsn, transport=transport) as services:
             app.state.services = services
+            app.state.metrics = metrics.Metrics(settings.metrics_token)
             await services.blocks.reload()
             stop = asyncio.Event()
             app.state.pages = PageCache(services.thread_states, services.runtime.urls)
             tasks = [asyncio.create_task(watch_blocks(services, stop)),
                      asyncio.create_task(watch_pages(app.state.pages, stop))]
+            app.state.workers = workers = health.WorkerTasks(expected=run_workers)
             if run_workers:
-                tasks += [asyncio.create_task(services.processor.run(stop)),
-                          asyncio.create_task(services.delivery.run(stop))]
+                tasks += [asyncio.create_task(run_queues(services, stop))]
+                workers.tasks["queues"] = tasks[-1]
                 for task in tasks:
                     task.add_done_callback(_report_crash)
             try:
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     routes = [
+        *health.routes, *metrics.routes,
         *wellknown.routes, *inbox.routes, *feeds.routes, *front.routes, *post_page.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"), *activitypub.routes,
         *media.routes,

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+MIN_TOKEN_LENGTH = 16
+# host[:port]: a name (IDNA or not) or an IPv4 address, or an IPv6 address in brackets.
+DOMAIN = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s/:@?#\[\]\\]+)(?::(?P<port>\d{1,5}))?")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# Tokens copied from examples (this README's earlier quick start, docker/.env.example, tutorials).
+EXAMPLE_TOKEN_WORDS = ("changeme", "example", "yourtoken", "secret", "password", "token123",
+                       "1234567890")
 
 
 class ConfigError(ValueError):
@@ -29,6 +37,39 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def check_domain(domain: str) -> str:
+    """FEDBLOG_DOMAIN is a host with an optional port: no scheme, no path."""
+    if "://" in domain:
+        raise ConfigError(f"FEDBLOG_DOMAIN takes a host name without a scheme, got {domain!r} "
+                          f"(write {domain.split('://', 1)[1].split('/')[0]!r}; the scheme is "
+                          "FEDBLOG_SCHEME)")
+    if "/" in domain:
+        raise ConfigError(f"FEDBLOG_DOMAIN takes a host name without a path, got {domain!r} "
+                          "(fedblog is served at the root of its domain)")
+    match = DOMAIN.fullmatch(domain)
+    if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        raise ConfigError(f"FEDBLOG_DOMAIN must be a host name with an optional :port, got {domain!r}")
+    return domain
+
+
+def check_token(name: str, token: str | None) -> str | None:
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"{name} must be at least {MIN_TOKEN_LENGTH} characters long; make one "
+                          "with `openssl rand -hex 16` or `fedblog token create`")
+    return token
+
+
+def looks_like_example(token: str) -> bool:
+    """A token copied from an example, or one character repeated: anyone may guess it."""
+    squashed = re.sub(r"[^a-z0-9]", "", token.lower())
+    return len(set(squashed)) <= 2 or any(word in squashed for word in EXAMPLE_TOKEN_WORDS)
+
+
+def redacted_url(url: str) -> str:
+    """A database URL fit for the log: the password replaced by ***."""
+    return re.sub(r"(://[^:/@?]*:)[^/?]*@", r"\1***@", url)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -62,15 +103,21 @@ class Settings:
     # Idle sockets are cheap; slow or hanging hosts hold slots for up to the delivery timeout,
     # and each host is capped by its own client (16 connections).
     delivery_concurrency: int = 512
-    # How long a claimed inbox activity stays leased to its worker; a crashed worker's
-    # claims are taken over after this (handlers may fetch actors and ancestors).
+    # How long a claimed inbox activity stays leased to its worker: the backstop for a live
+    # worker whose handler hangs. A dead worker's claims are taken over within seconds, when
+    # its heartbeat stops (storage/workers.py).
     inbox_lease: float = 300.0
+    # Processed (and ignored, failed, long-parked) inbox activities are deleted this long
+    # after processing; a comment keeps its own copy of the activity.
+    inbox_retention_days: float = 7.0
     instance_name: str = "fedblog"
     # Multiplies every retry delay; tests set it small so a retry takes milliseconds.
     retry_scale: float = 1.0
     # Inbox rate limits (requests per second, sustained); the burst is five times as many.
     inbox_host_rate: float = 100.0
     inbox_actor_rate: float = 10.0
+    # The bearer token /metrics asks for; with none set, /metrics answers 404.
+    metrics_token: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -81,11 +128,30 @@ class Settings:
         """The host name without a port, as WebFinger's acct: URIs use it."""
         return self.domain.split(":")[0] if not self.domain.startswith("[") else self.domain
 
+    @property
+    def domain_is_loopback(self) -> bool:
+        """The domain names this machine only (the default): no other server can reach it."""
+        host = self.domain.rsplit(":", 1)[0] if not self.domain.endswith("]") else self.domain
+        return host.lower() in LOOPBACK_HOSTS
+
+    def warnings(self, bind_host: str | None = None) -> list[str]:
+        """What is allowed but probably wrong; `bind_host` is the address `serve` listens on."""
+        found = []
+        if self.api_token and looks_like_example(self.api_token):
+            found.append("FEDBLOG_API_TOKEN looks like an example (anyone may guess it); make "
+                         "one with `openssl rand -hex 16`")
+        if bind_host is not None and self.domain_is_loopback \
+                and bind_host.strip("[]") not in ("127.0.0.1", "localhost", "::1"):
+            found.append(f"FEDBLOG_DOMAIN is {self.domain!r} but the server listens on "
+                         f"{bind_host}: no other server can reach {self.base_url}, and ids made "
+                         "now keep that name forever; set FEDBLOG_DOMAIN to the public host name")
+        return found
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         scheme = env.get("FEDBLOG_SCHEME", "").strip() or "https"
-        domain = env.get("FEDBLOG_DOMAIN", "").strip() or "localhost:8000"
+        domain = check_domain(env.get("FEDBLOG_DOMAIN", "").strip() or "localhost:8000")
         if not env.get("FEDBLOG_SCHEME") and domain.startswith(("localhost", "127.0.0.1")):
             scheme = "http"
         if scheme not in ("http", "https"):
@@ -97,7 +163,7 @@ class Settings:
             domain=domain,
             scheme=scheme,
             username=username,
-            api_token=env.get("FEDBLOG_API_TOKEN") or None,
+            api_token=check_token("FEDBLOG_API_TOKEN", env.get("FEDBLOG_API_TOKEN") or None),
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("FEDBLOG_DATA_DIR") or "fedblog-data"),
             allow_private_addresses=_flag(env, "FEDBLOG_ALLOW_PRIVATE_ADDRESSES"),
@@ -105,7 +171,10 @@ class Settings:
             delivery_concurrency=_int(env, "FEDBLOG_DELIVERY_CONCURRENCY", 512),
             delivery_timeout=_float(env, "FEDBLOG_DELIVERY_TIMEOUT", 15.0),
             inbox_lease=_float(env, "FEDBLOG_INBOX_LEASE", 300.0),
+            inbox_retention_days=_float(env, "FEDBLOG_INBOX_RETENTION_DAYS", 7.0),
             retry_scale=_float(env, "FEDBLOG_RETRY_SCALE", 1.0),
             inbox_host_rate=_float(env, "FEDBLOG_INBOX_HOST_RATE", 100.0),
             inbox_actor_rate=_float(env, "FEDBLOG_INBOX_ACTOR_RATE", 10.0),
+            metrics_token=check_token("FEDBLOG_METRICS_TOKEN",
+                                      env.get("FEDBLOG_METRICS_TOKEN") or None),
         )

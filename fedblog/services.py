@@ -21,6 +21,7 @@ from fedblog.blog.flags import Flags
 from fedblog.blog.followers import FollowerService
 from fedblog.blog.follows import Follows
 from fedblog.blog.media import CommentMedia
+from fedblog.blog.operations import Operations
 from fedblog.blog.posts import PostService
 from fedblog.blog.profile import ProfileService
 from fedblog.blog.published import Published
@@ -30,6 +31,7 @@ from fedblog.blog.quotes import QuoteService
 from fedblog.blog.reactions import Reactions
 from fedblog.blog.reports import ReportService
 from fedblog.blog.rules import ModerationRules
+from fedblog.blog.sessions import DeskSessions, LoginThrottle
 from fedblog.blog.thread_states import ThreadStates
 from fedblog.blog.tokens import Tokens
 from fedblog.config import Settings
@@ -46,6 +48,7 @@ from fedblog.models import RemoteActor
 from fedblog.outbox.delivery import DeliveryWorker
 from fedblog.outbox.retry import RetryPolicy
 from fedblog.runtime import Runtime, open_runtime
+from fedblog.storage.workers import WorkerSession
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +59,16 @@ class Services:
     blocklist: Blocklist
     # Remote-reply lookups make the blog fetch from a server the reader names: a few a minute.
     reply_lookups: TokenBuckets
-    # Tokens are long and random, but FEDBLOG_API_TOKEN may not be: a few tries a minute.
-    login_attempts: TokenBuckets
+    # Tokens are long and random, but FEDBLOG_API_TOKEN may not be: failed API and desk logins
+    # are throttled per client and per token prefix (blog/sessions.py).
+    login_attempts: LoginThrottle
+    desk_sessions: DeskSessions
     keyring: Keyring
     receiver: InboxReceiver
     processor: InboxProcessor
     parent_cache: ParentCache
     delivery: DeliveryWorker
+    session: WorkerSession     # the queue workers' claims live as long as its heartbeat
     posts: PostService
     comments: CommentService
     conversations: Conversations
@@ -79,6 +85,7 @@ class Services:
     rules: ModerationRules
     tokens: Tokens
     block_targets: BlockTargets
+    operations: Operations
 
     @classmethod
     def build(cls, runtime: Runtime, blocklist: Blocklist) -> Services:
@@ -90,11 +97,13 @@ class Services:
         parent_cache = ParentCache(comments.parent_of)
         settings = runtime.settings
         blocks = BlockService(runtime.db, runtime.urls, blocklist, comments)
+        session = WorkerSession(runtime.db)
         return cls(
             runtime=runtime,
             blocklist=blocklist,
             reply_lookups=TokenBuckets(rate=0.2, burst=10),
-            login_attempts=TokenBuckets(rate=0.1, burst=10),
+            login_attempts=LoginThrottle(),
+            desk_sessions=DeskSessions(runtime.db),
             keyring=keyring,
             receiver=InboxReceiver(
                 keyring, blocklist, InboxBatcher(runtime.db),
@@ -108,12 +117,15 @@ class Services:
                                 comments=comments, quote_requests=QuoteRequests(quotes),
                                 follows=Follows(runtime.db, runtime.urls),
                                 reactions=Reactions(runtime.db), flags=Flags(), actors=actors),
-                lease_seconds=settings.inbox_lease),
+                lease_seconds=settings.inbox_lease, session=session,
+                retention_seconds=settings.inbox_retention_days * 86400),
             parent_cache=parent_cache,
             delivery=DeliveryWorker(runtime.db, runtime.client, runtime.signing_key,
                                     RetryPolicy(scale=settings.retry_scale),
                                     concurrency=runtime.settings.delivery_concurrency,
-                                    delivery_timeout=runtime.settings.delivery_timeout),
+                                    delivery_timeout=runtime.settings.delivery_timeout,
+                                    session=session),
+            session=session,
             posts=PostService(runtime.db, runtime.urls),
             comments=comments,
             conversations=Conversations(runtime.db, runtime.urls, blocklist),
@@ -131,6 +143,7 @@ class Services:
             tokens=Tokens(runtime.db),
             block_targets=BlockTargets(runtime.db, runtime.client, _fetch_or_none(keyring),
                                        scheme=settings.scheme),
+            operations=Operations(runtime.db),
         )
 
 
@@ -153,6 +166,13 @@ def _fetch_or_none(keyring: Keyring) -> Callable[[str], Awaitable[RemoteActor | 
         except ActorUnavailable:
             return None
     return fetch
+
+
+async def run_queues(services: Services, stop: asyncio.Event) -> None:
+    """Process the inbox and deliver, under this process's worker session: its heartbeat keeps
+    their claims, and it ends (freeing what is left at once) only after both wound down."""
+    async with services.session.running(stop):
+        await asyncio.gather(services.processor.run(stop), services.delivery.run(stop))
 
 
 async def watch_blocks(services: Services, stop: asyncio.Event, *, interval: float = 5.0) -> None:

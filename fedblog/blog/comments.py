@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from fedblog.blog.html import html_to_text, render_post, sanitize_remote_html
-from fedblog.blog.moderation import Action, Commenter, Decision, Rule, initial_state, next_state
+from fedblog.blog.moderation import (
+    Action,
+    Commenter,
+    Decision,
+    Rule,
+    TransitionError,
+    initial_state,
+    next_state,
+)
 from fedblog.federation.vocab import Activity, Note, host_of
 from fedblog.models import Comment
 from fedblog.outbox import as2, publish
@@ -31,6 +39,15 @@ class CommentNotFound(LookupError):
 class ParentNotApproved(ValueError):
     """The comment answers a comment that is not (or no longer) visible: it can be neither
     approved nor answered until that one is."""
+
+
+class PrivateReply(TransitionError):
+    """A followers-only or direct reply is the author's to read, never to publish: it cannot be
+    approved (the API answers 409)."""
+
+
+PRIVATE_DECISION = Decision("pending", "visibility",
+                            "a private reply (followers-only or direct): only the author sees it")
 
 
 class NotAnAnswer(ValueError):
@@ -89,7 +106,7 @@ def _new_comment(note: Note, parent: Parent, state: str, reception: Reception) -
         attachments=_sent_media(note), published_at=note.published,
         raw_activity=reception.raw_activity, has_ld_signature=reception.has_ld_signature,
         sender_ip=reception.sender_ip, key_id=reception.key_id, sensitive=note.sensitive,
-        emojis=_sent_emojis(note), updated_at=note.updated,
+        emojis=_sent_emojis(note), updated_at=note.updated, visibility=note.visibility,
     )
 
 
@@ -117,7 +134,10 @@ class CommentService:
         comment it answers is not visible); None if it was already stored. Replies that waited
         in the inbox for this one to arrive are queued again."""
         draft = _new_comment(note, parent, "pending", reception)
-        decision = await self.decide(conn, draft.actor_id, draft.content_text, parent.state)
+        # A private reply is kept for the author, whatever the policy: never approved, so never
+        # shown, counted or federated (not even an Accept or Reject).
+        decision = (PRIVATE_DECISION if draft.visibility == "private" else
+                    await self.decide(conn, draft.actor_id, draft.content_text, parent.state))
         comment = await comments_store.insert(conn, _with_state(draft, decision.state))
         if comment is None:
             return None
@@ -140,6 +160,10 @@ class CommentService:
                     decided_by: str, reason: str | None,
                     reaches_blocked: bool = False) -> Comment:
         target = next_state(comment.state, action)
+        private = await comments_store.visibilities(conn, [comment.id]) == {comment.id: "private"}
+        if target == "approved" and private:
+            raise PrivateReply("a private reply (followers-only or direct) is never published: "
+                               "it stays visible to you only")
         if target == "approved" and comment.parent_comment_id is not None:
             parent = await comments_store.get(conn, comment.parent_comment_id)
             if parent is not None and parent.state != "approved":
@@ -152,8 +176,12 @@ class CommentService:
         if target == "approved" and not comment.is_author:
             detail = await comments_store.detail(conn, comment.id)
             await self._announce_approval(conn, updated, detail.raw_activity if detail else None)
+        elif private:
+            pass  # nothing of a private reply leaves the server
         elif target in ("rejected", "removed") or (was_visible and target == "spam"):
-            await self._announce_refusal(conn, updated, reaches_blocked=reaches_blocked)
+            detail = await comments_store.detail(conn, comment.id)
+            await self._announce_refusal(conn, updated, detail.raw_activity if detail else None,
+                                         reaches_blocked=reaches_blocked)
         return updated
 
     async def _approved(self, conn: Connection, comment: Comment, raw: object) -> Comment:
@@ -163,23 +191,32 @@ class CommentService:
         return approved
 
     async def _announce_approval(self, conn: Connection, comment: Comment, raw: object) -> None:
+        """The commenter is sent the Accept. When the published policy asks approval of
+        anyone (every policy but "everyone"), the followers are sent it too, as GoToSocial does:
+        a GoToSocial server that follows the blog keeps a reply under such a policy only with an
+        approval it can fetch (tests/peers/gotosocial.py reply_permitted)."""
         commenter = await actors_store.get(conn, comment.actor_id)
         if commenter is not None and comment.approval_token:
-            accept = as2.reply_decision(
-                "Accept", self.urls.new_activity(), self.urls, comment.ap_id,
-                comment.in_reply_to, commenter, result=self.urls.approval(comment.approval_token))
-            await publish.to_actor(conn, accept, commenter)
+            request = as2.ReplyRequest.of(raw)
+            accept = as2.reply_accept(self.urls, comment.approval_token, comment.ap_id,
+                                      comment.in_reply_to, commenter.id, request)
+            settings = await settings_store.get_settings(conn)
+            if request is None and settings.moderation_policy != "everyone":
+                await publish.to_followers(conn, accept, public=False,
+                                           extra_inboxes=(commenter.inbox,))
+            else:
+                await publish.to_actor(conn, accept, commenter)
         if isinstance(raw, dict) and comment.has_ld_signature:
             await publish.forward(conn, raw, self.urls.new_activity(),
                                   skip_host=host_of(comment.actor_id))
 
-    async def _announce_refusal(self, conn: Connection, comment: Comment, *,
+    async def _announce_refusal(self, conn: Connection, comment: Comment, raw: object, *,
                                 reaches_blocked: bool = False) -> None:
         commenter = await actors_store.get(conn, comment.actor_id)
         if commenter is None or comment.is_author:
             return
-        reject = as2.reply_decision("Reject", self.urls.new_activity(), self.urls,
-                                    comment.ap_id, comment.in_reply_to, commenter)
+        reject = as2.reply_reject(self.urls.new_activity(), self.urls, comment.ap_id,
+                                  comment.in_reply_to, commenter.id, as2.ReplyRequest.of(raw))
         await publish.to_actor(conn, reject, commenter, reaches_blocked=reaches_blocked)
 
     # ---- the author's answers
@@ -217,7 +254,10 @@ class CommentService:
         parent = (await comments_store.get(conn, answer.parent_comment_id)
                   if answer.parent_comment_id else None)
         commenter = await actors_store.get(conn, parent.actor_id) if parent else None
-        note = as2.answer_note(answer, self.urls, commenter=commenter)
+        settings = await settings_store.get_settings(conn)
+        policy = as2.interaction_policy(self.urls, settings.moderation_policy,
+                                        settings.quote_policy)
+        note = as2.answer_note(answer, self.urls, commenter=commenter, policy=policy)
         activity_id = (f"{answer.ap_id}/activity" if verb == "Create"
                        else self.urls.new_activity())
         activity = as2.wrap(verb, activity_id, self.urls, note, to=note["to"], cc=note["cc"],

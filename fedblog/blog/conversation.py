@@ -106,8 +106,12 @@ class Conversations:
             commenter = await actors_store.get(conn, parent.actor_id) if parent else None
             counts = await reactions_store.counts(conn, found.ap_id)
             thread = await visible_thread(conn, found.post_id, self.blocklist)
+            settings = await settings_store.get_settings(conn)
         replies = [c.ap_id for c in below(thread.comments, found.id)]
+        policy = as2.interaction_policy(self.urls, settings.moderation_policy,
+                                        settings.quote_policy)
         note = as2.answer_note(found, self.urls, commenter=commenter, replies=replies,
+                               policy=policy,
                                counts=as2.Counts(len(replies), counts["like"],
                                                  counts["announce"]))
         return Served(as2.with_context(note))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from fedblog.federation.addresses import ForbiddenAddress, check_url
+from fedblog.federation.hosts import url_host_or_empty
 from fedblog.federation.keys import SigningKey
 from fedblog.federation.pool import HostClients
 from fedblog.federation.rawpost import RawPostError, RawResponse
@@ -29,14 +31,94 @@ AS2_ACCEPT = (
 )
 JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json",
               "application/jrd+json")
+# Only what can be decompressed with a bound on the output (Mastodon answers gzip).
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class BoundedDecoder:
+    """Decompresses a response body as it arrives, never producing more than `limit` bytes in
+    all (a compression bomb is refused after `limit` bytes, not after it was inflated)."""
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        coding = content_encoding.strip().lower()
+        if coding in ("", "identity"):
+            self._inflate: zlib._Decompress | None = None
+        elif coding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._inflate = None  # zlib-wrapped or raw: decided by the first bytes
+        else:
+            raise FetchError(f"unsupported Content-Encoding {coding!r}")
+        self._coding = coding
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._coding == "deflate" and self._inflate is None:
+            # RFC 9110 says zlib-wrapped; some servers send raw deflate (as httpx allows)
+            wrapped = len(chunk) >= 2 and (chunk[0] & 0x0F) == 8 and (chunk[0] << 8 | chunk[1]) % 31 == 0
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        if self._inflate is None:
+            out = chunk
+        else:
+            try:
+                # never more than one byte past the limit, whatever the input expands to
+                out = self._inflate.decompress(chunk, self.limit - self.size + 1)
+            except zlib.error as exc:
+                raise FetchError("the body is not validly compressed", detail=str(exc)) from exc
+        self.size += len(out)
+        if self.size > self.limit:
+            raise FetchError(f"larger than {self.limit} bytes")
+        return out
+
+    def flush(self) -> bytes:
+        if self._inflate is None:
+            return b""
+        out = self._inflate.flush(self.limit - self.size + 1)
+        self.size += len(out)
+        if self.size > self.limit:
+            raise FetchError(f"larger than {self.limit} bytes")
+        return out
+
+
+async def _whole(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+async def read_bounded(response: httpx.Response, limit: int, url: str, *,
+                       identity_only: bool = False) -> bytes:
+    """The response's body, decoded, of at most `limit` bytes: read raw (still encoded) and
+    inflated here within the limit. httpx's own aiter_bytes inflates each raw chunk whole
+    (≈ 64 KiB of gzip may become 64 MiB) before anyone can look at its size."""
+    encoding = response.headers.get("content-encoding", "identity")
+    if identity_only and encoding.strip().lower() != "identity":
+        raise FetchError(f"{url} is compressed, and was asked not to be")
+    chunks = response.aiter_raw()
+    if response.is_stream_consumed:  # a body given whole (httpx.MockTransport), decoded
+        chunks, encoding = _whole(response.content), "identity"
+    decoder = BoundedDecoder(encoding, limit)
+    buffer = bytearray()
+    try:
+        async for chunk in chunks:
+            buffer.extend(decoder.feed(chunk))
+        buffer.extend(decoder.flush())
+    except FetchError as exc:
+        raise FetchError(f"{url}: {exc}", detail=f"{url}: {exc.detail}") from exc
+    return bytes(buffer)
 
 
 class FetchError(Exception):
-    """A remote document could not be fetched; `status` is the HTTP status when there was one."""
+    """A remote document could not be fetched; `status` is the HTTP status when there was one.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `str()` may be shown to whoever caused the fetch (an unauthenticated sender, whose keyId
+    it was): it never carries a DNS answer, an address or a connection error. Those are in
+    `detail`, for the log."""
+
+    def __init__(self, message: str, status: int | None = None, *,
+                 detail: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail or message
 
 
 class RemoteGone(FetchError):
@@ -104,11 +186,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def _check_origin(document: Any, served_from: str) -> None:
     claimed = document.get("id") if isinstance(document, dict) else None
-    if isinstance(claimed, str) and urlsplit(claimed).netloc.lower() != urlsplit(served_from).netloc.lower():
+    if isinstance(claimed, str) and url_host_or_empty(claimed) != url_host_or_empty(served_from):
         raise FetchError(f"{served_from} served a document for {claimed}, another host")
 
 
 T = TypeVar("T")
+
+
+def _transport_error(url: str, exc: httpx.HTTPError) -> FetchError:
+    """The network failed (no connection, reset, bad TLS): which way, only in `detail`."""
+    return FetchError(f"could not fetch {url}",
+                      detail=f"fetching {url} failed: {type(exc).__name__}: {exc}")
 
 
 @dataclass(frozen=True)
@@ -187,14 +275,11 @@ class FederationClient:
                 media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if not media_type.startswith(MEDIA_KINDS):
                     raise FetchError(f"{url} is {media_type or 'untyped'}, not an image, video or sound")
-                buffer = bytearray()
-                async for chunk in response.aiter_raw():
-                    buffer.extend(chunk)
-                    if len(buffer) > max_bytes:
-                        raise FetchError(f"{url} is larger than {max_bytes} bytes")
+                # asked for identity: anything else is refused, never inflated
+                body = await read_bounded(response, max_bytes, url, identity_only=True)
         except httpx.HTTPError as exc:
-            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
-        return Media(bytes(buffer), media_type)
+            raise _transport_error(url, exc) from exc
+        return Media(body, media_type)
 
     async def _check(self, url: str) -> None:
         if self.blocked(url):
@@ -203,10 +288,12 @@ class FederationClient:
             await check_url(url, allow_private=self.policy.allow_private,
                             require_https=self.policy.require_https)
         except ForbiddenAddress as exc:
-            raise FetchError(str(exc)) from exc
+            raise FetchError(f"could not fetch {url}: {exc}",
+                             detail=f"could not fetch {url}: {exc.detail}") from exc
 
     async def _get_once(self, url: str, accept: str) -> Any:
-        headers = {"Accept": accept, "User-Agent": self.policy.user_agent}
+        headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING,
+                   "User-Agent": self.policy.user_agent}
         auth = HttpSignatureAuth(self.fetch_key, "cavage")
         try:
             async with self.clients.for_url(url).stream(
@@ -225,21 +312,13 @@ class FederationClient:
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if content_type not in JSON_TYPES:
                     raise FetchError(f"{url} is {content_type or 'untyped'}, not JSON")
-                body = await self._read_bounded(response.aiter_bytes(), url)
+                body = await read_bounded(response, self.policy.max_bytes, url)
         except httpx.HTTPError as exc:
-            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+            raise _transport_error(url, exc) from exc
         try:
             return json.loads(body)
         except ValueError as exc:
             raise FetchError(f"{url} did not return valid JSON") from exc
-
-    async def _read_bounded(self, chunks: AsyncGenerator[bytes, None] | Any, url: str) -> bytes:
-        buffer = bytearray()
-        async for chunk in chunks:
-            buffer.extend(chunk)
-            if len(buffer) > self.policy.max_bytes:
-                raise FetchError(f"{url} is larger than {self.policy.max_bytes} bytes")
-        return bytes(buffer)
 
     async def deliver(self, inbox: str, body: bytes, key: SigningKey, scheme: Scheme, *,
                       ignore_blocks: bool = False) -> DeliveryResult:
@@ -249,8 +328,8 @@ class FederationClient:
         try:
             await check_url(inbox, allow_private=self.policy.allow_private,
                             require_https=self.policy.require_https)
-        except ForbiddenAddress as exc:
-            return DeliveryResult(None, f"forbidden target: {exc}", None, scheme)
+        except ForbiddenAddress as exc:  # kept for the admin: the detail
+            return DeliveryResult(None, f"forbidden target: {exc.detail}", None, scheme)
         if self.clients.poster is None:
             return await self._deliver_httpx(inbox, body, key, scheme)
         return await self._deliver_raw(inbox, body, key, scheme)

@@ -7,12 +7,18 @@ written one way: IDNA (UTS #46) A-labels, lower case, no trailing dot, no defaul
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 import idna
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
+_IPV4 = re.compile(r"[0-9.]+")
+# What a label may be when IDNA refuses it: real hosts carry underscores (and so do some
+# blocklists), nothing else outside letters, digits and hyphens.
+_ASCII_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
 
 class BadHost(ValueError):
@@ -37,19 +43,18 @@ def normalise_host(host: str, port: int | None = None, scheme: str | None = None
     host = host.strip("[]").rstrip(".").lower()
     if not host:
         raise BadHost("empty host")
-    if ":" in host:  # IPv6: compared as written by ipaddress would be nicer, brackets suffice
-        shown = f"[{host}]"
-    elif host.replace(".", "").isdigit():
-        shown = host
-    else:
+    if ":" in host:  # IPv6, in its one compressed spelling
         try:
-            shown = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError as exc:
-            # Underscores and the like appear in real hosts; plain ASCII stays as written.
-            if host.isascii() and all(label for label in host.split(".")):
-                shown = host
-            else:
-                raise BadHost(f"not a host name: {host[:80]!r}") from exc
+            shown = f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError as exc:
+            raise BadHost(f"not an IPv6 address: {host[:80]!r}") from exc
+    elif _IPV4.fullmatch(host):
+        try:
+            shown = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            shown = host  # 1.2.3 and the like: not a name either, compared as written
+    else:
+        shown = _name(host)
     if port is not None and (scheme is None or DEFAULT_PORTS.get(scheme) != port):
         if not 0 < port < 65536:
             raise BadHost(f"port out of range: {port}")
@@ -57,6 +62,22 @@ def normalise_host(host: str, port: int | None = None, scheme: str | None = None
     return shown
 
 
+def _name(host: str) -> str:
+    """A lower-case host name (no trailing dot) as IDNA A-labels."""
+    try:
+        shown = idna.encode(host, uts46=True).decode("ascii")
+    except UnicodeError as exc:  # idna.IDNAError is one
+        # Underscores and the like appear in real hosts; plain ASCII labels stay as written.
+        if host.isascii() and all(_ASCII_LABEL.fullmatch(label) for label in host.split(".")):
+            shown = host
+        else:
+            raise BadHost(f"not a host name: {host[:80]!r}") from exc
+    if len(shown) > 253:
+        raise BadHost(f"host name longer than 253 characters: {shown[:80]!r}")
+    return shown
+
+
+@lru_cache(maxsize=16384)  # actor, key and object ids repeat from one activity to the next
 def url_host(url: str) -> str:
     """The normalised host of `url` (its default port dropped); BadHost when it has none."""
     try:

@@ -72,10 +72,12 @@ __all__ = [
     "load_private_key_pem",
     "load_public_key_pem",
     "parse_signature",
+    "precheck_signature",
     "sign_bytes",
     "sign_request_cavage",
     "sign_request_rfc9421",
     "signature_base",
+    "signed_authority",
     "signing_string",
     "verify_bytes",
     "verify_signature",
@@ -116,6 +118,34 @@ def check_algorithm(parsed: ParsedSignature) -> None:
         _rfc9421.check_algorithm_name(parsed)
     else:
         _cavage.check_algorithm_name(parsed)
+
+
+def precheck_signature(
+    parsed: ParsedSignature,
+    request: HttpRequestParts,
+    *,
+    now: float,
+    policy: VerifyPolicy = _DEFAULT_POLICY,
+) -> None:
+    """Every check of verify_signature that needs no key, in one call, so an inbox can refuse
+    a stale, replayed, tampered or half-signed request before fetching anything: the
+    algorithm name, the signed headers / covered components (present and the required set),
+    the digests (present, matching the body, signed) and the time window. Raises
+    SignatureError with the codes verify_signature would give."""
+    if parsed.scheme == "rfc9421":
+        _rfc9421.precheck_rfc9421(parsed, request, now=now, policy=policy)
+    else:
+        _cavage.precheck_cavage(parsed, request, now=now, policy=policy)
+
+
+def signed_authority(parsed: ParsedSignature, request: HttpRequestParts) -> str | None:
+    """The host (and port) the signature was made for, as written: the signed Host header
+    (cavage) or the covered @target-uri / @authority (RFC 9421); None when it covers none.
+    Comparing it with our own host refuses a request signed for another server and replayed
+    to us."""
+    if parsed.scheme == "rfc9421":
+        return _rfc9421.signed_authority(parsed, request)
+    return _cavage.signed_authority(parsed, request)
 
 
 def verify_signature(

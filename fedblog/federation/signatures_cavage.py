@@ -258,6 +258,35 @@ def verify_cavage(
     _check_time(parsed, request, now, policy)
 
 
+def precheck_cavage(
+    parsed: ParsedSignature, request: HttpRequestParts, *, now: float, policy: VerifyPolicy
+) -> None:
+    """What verify_cavage checks that needs no key: the algorithm name, the signed headers
+    being there and being the required set, the Digest (present, matching, signed) and the
+    time window. Run before any key is fetched, so a stale, replayed or half-signed request
+    costs no fetch; verify_cavage repeats these checks."""
+    check_algorithm_name(parsed)
+    signing_string(parsed, request)
+    if policy.required_covered:
+        _check_required(parsed, request)
+    if policy.require_digest_for_body:
+        _check_digest_present(request)
+    check_present_digests(request)
+    digest_signed = parsed.covers("digest") or parsed.covers("content-digest")
+    if policy.require_digest_for_body and wants_digest(request) and not digest_signed:
+        raise fail(Reason.DIGEST_NOT_SIGNED, "a POST must sign its Digest header")
+    _check_time(parsed, request, now, policy)
+
+
+def signed_authority(parsed: ParsedSignature, request: HttpRequestParts) -> str | None:
+    """The host (with any port) the sender signed the request for: the signed Host header
+    (HTTP/2: the request's own authority), or None when Host is not signed."""
+    if "host" not in parsed.covered:
+        return None
+    value = request.field_value("host")
+    return value if value is not None else request.url_parts().authority
+
+
 def _verifies_quirk(
     parsed: ParsedSignature,
     request: HttpRequestParts,

@@ -364,6 +364,37 @@ def verify_rfc9421(
         check_expires(parsed.expires, now, policy)
 
 
+def precheck_rfc9421(
+    parsed: ParsedSignature, request: HttpRequestParts, *, now: float, policy: VerifyPolicy
+) -> None:
+    """What verify_rfc9421 checks that needs no key (see signatures_cavage.precheck_cavage)."""
+    check_algorithm_name(parsed)
+    signature_base(parsed, request)
+    if policy.required_covered:
+        _check_required(parsed)
+    if policy.require_digest_for_body and request.body and not request.has_field("content-digest"):
+        raise fail(Reason.MISSING_REQUIRED_COMPONENT, "a request with a body needs Content-Digest")
+    check_present_digests(request)
+    if (
+        policy.require_digest_for_body
+        and wants_digest(request)
+        and not parsed.covers("content-digest")
+    ):
+        raise fail(Reason.CONTENT_DIGEST_NOT_COVERED, "a POST must cover content-digest")
+    if parsed.created is not None:
+        check_window(parsed.created, now, policy, Reason.CREATED_OUTSIDE_WINDOW, "created",
+                     expires=parsed.expires)
+    else:
+        check_expires(parsed.expires, now, policy)
+
+
+def signed_authority(parsed: ParsedSignature, request: HttpRequestParts) -> str | None:
+    """The authority covered (by @target-uri or @authority): the request's own, or None."""
+    if parsed.covers("@target-uri") or parsed.covers("@authority"):
+        return request.url_parts().authority
+    return None
+
+
 def _check_required(parsed: ParsedSignature) -> None:
     if not parsed.covers("@method"):
         raise fail(Reason.MISSING_REQUIRED_COMPONENT, "@method must be covered")

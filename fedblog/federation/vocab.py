@@ -41,6 +41,8 @@ from fedblog.federation.vocab_fields import (
     FrozenMap,
     VocabError,
     as_list,
+    check_dates,
+    check_json_document,
     check_url,
     field_path,
     host_of,
@@ -98,6 +100,7 @@ __all__ = [
     "PublicKey",
     "Tombstone",
     "VocabError",
+    "check_json_document",
     "created_note",
     "host_of",
     "id_of",
@@ -256,6 +259,10 @@ def _parse_activity(data: Any, path: str, depth: int) -> Activity:
     if depth > MAX_DEPTH:
         raise VocabError(f"{path or 'object'}: activities nested deeper than {MAX_DEPTH}")
     data = req_dict(data, path)
+    check_dates(data, path)
+    embedded = _first(data.get("object"))
+    if isinstance(embedded, Mapping):
+        check_dates(embedded, field_path(path, "object"))
     kind = resolve_type(data, path, ACTIVITY_TYPES)
     if kind in _PARSERS and kind not in ACTIVITY_TYPES:
         raise VocabError(f"{field_path(path, 'type')}: {kind!r} is not an activity")
@@ -317,6 +324,10 @@ def created_note(activity: Activity) -> Note | None:
     note = activity.object
     if not isinstance(note, Note):
         return None
+    if (not note.to and activity.to) or (not note.cc and activity.cc):
+        # Mastodon reads the audience of the object, else of the activity
+        # (status_parser.rb: `@object['to'] || @json['to']`).
+        note = dataclasses.replace(note, to=note.to or activity.to, cc=note.cc or activity.cc)
     if note.attributed_to is None and host_of(note.id) == host_of(activity.actor):
         return dataclasses.replace(note, attributed_to=activity.actor)
     return note

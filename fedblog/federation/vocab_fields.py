@@ -12,12 +12,15 @@ where an id would do).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+
+from fedblog.federation.hosts import BadHost, url_host
 
 __all__ = [
     "MAX_DEPTH",
@@ -29,6 +32,8 @@ __all__ = [
     "FrozenMap",
     "VocabError",
     "as_list",
+    "check_dates",
+    "check_json_document",
     "check_text",
     "check_url",
     "field_path",
@@ -100,6 +105,35 @@ def _text_problem(value: str, limit: int) -> str | None:
     return None
 
 
+MAX_DOCUMENT_DEPTH = 64  # arrays/objects inside each other in a whole fetched document
+
+
+def check_json_document(document: Any, what: str = "document") -> None:
+    """A whole decoded JSON document that can be kept as it came (PostgreSQL jsonb) and handed
+    to any reader: no NaN / Infinity (nor 1e999, which json reads as infinity), no NUL and no
+    lone surrogate in any string or key, no nesting deeper than MAX_DOCUMENT_DEPTH. Raises
+    VocabError naming the first problem. Iterative, so depth costs no recursion."""
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            problem = _text_problem(value, MAX_TEXT_LENGTH)
+            if problem:
+                raise VocabError(f"{what}: a string {problem}")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise VocabError(f"{what}: a number is not finite (NaN, Infinity or too large)")
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_DOCUMENT_DEPTH:
+                raise VocabError(f"{what}: nested deeper than {MAX_DOCUMENT_DEPTH}")
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    stack.append((key, depth))
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in value)
+
+
 def check_text(value: Any, path: str, limit: int = MAX_TEXT_LENGTH) -> str:
     """A string within ``limit`` that can be stored as text (no NUL, no lone surrogates)."""
     if not isinstance(value, str):
@@ -138,6 +172,10 @@ def _string_url_problem(value: str) -> str | None:
     if parts.username is not None or parts.password is not None:
         # user@host URLs are a classic way to make an id look like it is on another host.
         return "URL must not contain credentials"
+    try:
+        url_host(value)  # the origin rules compare hosts in their one spelling: one there must be
+    except BadHost as exc:
+        return str(exc)
     return None
 
 
@@ -155,18 +193,12 @@ def check_url(value: Any, path: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """Lower-case ``host[:port]`` exactly as written in ``url`` (no default-port folding)."""
+    """The host of ``url`` in its one spelling (federation/hosts.py: IDNA, lower case, no
+    trailing dot, no default port), so that the origin rules compare hosts, not spellings."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        port = parts.port
-    except ValueError as exc:
-        raise VocabError(f"url: not a valid URL: {url[:80]!r}") from exc
-    if not host:
-        raise VocabError(f"url: has no host: {url[:80]!r}")
-    # hostname drops IPv6 brackets; put them back so host:port stays unambiguous.
-    shown = f"[{host}]" if ":" in host else host
-    return f"{shown}:{port}" if port is not None else shown
+        return url_host(url)
+    except BadHost as exc:
+        raise VocabError(f"url: {exc}") from exc
 
 
 def id_of(value: Any) -> str | None:
@@ -307,6 +339,30 @@ def parse_datetime(value: Any) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. year 1 with a positive offset
         return None
+
+
+_DATE_KEYS = ("published", "updated", "deleted", "startTime", "endTime")
+
+
+def check_dates(data: Mapping[str, Any], path: str) -> None:
+    """Refuse a date that is written correctly but lies outside the calendar once moved to UTC
+    (year 0001 with a positive offset, 9999 with a negative one): not a sloppy sender but a
+    value built to break whoever converts it. A date that does not parse at all stays a
+    `parse_datetime` None."""
+    for key in _DATE_KEYS:
+        value = data.get(key)
+        if not isinstance(value, str) or len(value) > 64:
+            continue
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            continue
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise VocabError(f"{field_path(path, key)}: {value!r} lies outside the calendar") from exc
 
 
 def resolve_type(data: Mapping[str, Any], path: str, known: Container[str]) -> str:

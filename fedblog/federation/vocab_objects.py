@@ -139,6 +139,17 @@ class Note:
         return PUBLIC in self.to or PUBLIC in self.cc
 
     @property
+    def visibility(self) -> str:
+        """'public' (the public collection in `to`), 'unlisted' (in `cc`) or 'private'
+        (followers-only or direct): Mastodon's reading, app/lib/activitypub/parser/
+        status_parser.rb `visibility` (its :private and :direct are both 'private' here)."""
+        if PUBLIC in self.to:
+            return "public"
+        if PUBLIC in self.cc:
+            return "unlisted"
+        return "private"
+
+    @property
     def host(self) -> str:
         return host_of(self.id)
 

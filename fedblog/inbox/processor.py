@@ -12,38 +12,52 @@ from fedblog.inbox import lanes
 from fedblog.inbox.context import (
     HandlerContext,
     HandlerServices,
-    Result,
     RetryLater,
     WaitForObject,
 )
 from fedblog.inbox.handlers import HANDLERS
 from fedblog.inbox.queue import AlreadyHandled, InboxQueue
 from fedblog.storage.inbox import InboxItem
+from fedblog.storage.workers import STALE_AFTER, WorkerSession
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 WAITING_SWEEP = 30.0     # seconds between looks for parked replies whose parent arrived
+TRIM_EVERY = 600.0       # seconds between deletions of old finished rows
+DAY = 86400.0
 
 
 class InboxProcessor:
     def __init__(self, queue: InboxQueue, services: HandlerServices, *,
                  batch: int = 64, concurrency: int = 8,
-                 lease_seconds: float = 300.0, idle_poll: float = 1.0) -> None:
+                 lease_seconds: float = 300.0, idle_poll: float = 1.0,
+                 session: WorkerSession | None = None, retention_seconds: float = 7 * DAY,
+                 ) -> None:
+        """`session` holds the claims while its heartbeat lasts (None: the lease alone);
+        finished rows are deleted `retention_seconds` after processing."""
         self.queue = queue
         self.services = services
         self.batch = batch
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.idle_poll = idle_poll
+        self.session = session
+        self.retention_seconds = retention_seconds
         self._wake = asyncio.Event()
         self._next_sweep = 0.0
+        self._next_trim = 0.0
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            if self.session is not None and not self.session.fresh():
+                # no live session: claims would not be ours (the database may be away)
+                await asyncio.sleep(min(self.idle_poll, 0.2))
+                continue
             try:
+                await self._trim_now_and_then()
                 done = await self.run_once()
             except Exception as exc:  # the database may be restarting: wait, then carry on
                 log.warning("inbox processing paused: %s: %s", type(exc).__name__, exc)
@@ -54,12 +68,24 @@ class InboxProcessor:
                 with contextlib.suppress(TimeoutError):  # no news: poll again
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
 
+    async def _trim_now_and_then(self) -> None:
+        if time.monotonic() < self._next_trim:
+            return
+        self._next_trim = time.monotonic() + TRIM_EVERY
+        removed = await self.queue.trim(older_than_seconds=self.retention_seconds)
+        if removed:
+            log.info("deleted %d inbox activities finished over %.1f days ago", removed,
+                     self.retention_seconds / DAY)
+
     async def run_once(self) -> int:
         sweep = time.monotonic() >= self._next_sweep
         if sweep:
             self._next_sweep = time.monotonic() + WAITING_SWEEP
-        items = await self.queue.claim(limit=self.batch, lease_seconds=self.lease_seconds,
-                                       wake_arrived=sweep)
+        session = self.session
+        items = await self.queue.claim(
+            limit=self.batch, lease_seconds=self.lease_seconds, wake_arrived=sweep,
+            worker=session.id if session is not None else None,
+            stale_after=session.stale_after if session is not None else STALE_AFTER)
         parsed: list[tuple[InboxItem, Activity]] = []
         for item in items:
             try:
@@ -79,11 +105,11 @@ class InboxProcessor:
     async def _process(self, item: InboxItem, activity: Activity) -> None:
         try:
             handler = HANDLERS.get(activity.type)
-            if handler is None:
+            if handler is None:  # a type the blog has no use for: keep nothing of it
                 log.info("ignoring unsupported %s %s", activity.type, activity.id)
-                result = Result.IGNORED
-            else:
-                result = await handler(HandlerContext(self.services, self.queue, item, activity))
+                await self.queue.forget(item)
+                return
+            result = await handler(HandlerContext(self.services, self.queue, item, activity))
         except AlreadyHandled:
             return
         except WaitForObject as exc:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from fedblog.blog.blocklist import Blocklist
+from fedblog.federation.hosts import BadHost, normalise_host, url_host, url_host_or_empty
 from fedblog.federation.signatures import (
     HttpRequestParts,
     ParsedSignature,
@@ -16,9 +17,17 @@ from fedblog.federation.signatures import (
     VerifyPolicy,
     check_algorithm,
     parse_signature,
+    precheck_signature,
+    signed_authority,
     verify_signature,
 )
-from fedblog.federation.vocab import Activity, VocabError, host_of, parse_activity
+from fedblog.federation.vocab import (
+    Activity,
+    VocabError,
+    check_json_document,
+    host_of,
+    parse_activity,
+)
 from fedblog.inbox.batcher import InboxBatcher
 from fedblog.inbox.context import PrecheckContext, Rejected
 from fedblog.inbox.handlers import PRECHECKS
@@ -36,12 +45,37 @@ class Accepted:
     duplicate: bool
 
 
-CLAIMED_ACTOR = re.compile(rb'"actor"\s*:\s*"([^"\\]{1,2048})"')
 LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+def _top_level_actor(body: bytes) -> str | None:
+    """The top-level "actor" id as json.loads reads it; Rejected(400) when the top level names
+    any key twice (the parser keeps the last, a scan of the raw body would find the first).
+    None when the body is not a JSON object with an actor: the checks after the key say why."""
+    last: list[list[tuple[str, object]]] = [[]]
+
+    def keep(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        last[0] = pairs  # the top-level object closes last
+        return dict(pairs)
+
+    try:
+        data = json.loads(body, object_pairs_hook=keep, parse_constant=_no_constants)
+    except (ValueError, UnicodeError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if len(data) != len(last[0]):
+        names = [key for key, _ in last[0]]
+        twice = next(key for index, key in enumerate(names) if key in names[:index])
+        raise Rejected(400, f"duplicate_key: the activity names {twice[:40]!r} more than once")
+    actor = data.get("actor")
+    if isinstance(actor, dict):
+        actor = actor.get("id")
+    return actor if isinstance(actor, str) and actor else None
 
 
 def _stored_text(body: bytes, data: object) -> str:
@@ -72,12 +106,19 @@ class InboxReceiver:
         self.policy = policy
         self.host_limits = TokenBuckets(host_rate, host_rate * 5)
         self.actor_limits = TokenBuckets(actor_rate, actor_rate * 5)
+        urls = prechecks.urls
+        self.own_scheme = urls.base.split(":", 1)[0].lower()
+        self.own_host = url_host(urls.base)
+        self.own_actors = frozenset({urls.actor, urls.instance_actor})
 
     async def receive(self, request: HttpRequestParts, sender_ip: str | None) -> Accepted:
         parsed = self._parse_signature(request)
         self._gate(parsed.key_id, request.body)
+        self._before_key(parsed, request)
         key = await self._verify(parsed, request)
         data, text, activity = self._parse_body(request.body)
+        if activity.actor in self.own_actors or url_host_or_empty(activity.actor) == self.own_host:
+            raise Rejected(403, "own_actor: this server's own activities are not taken from outside")
         self._refuse_blocked(activity)
         if host_of(activity.id) != host_of(activity.actor):
             raise Rejected(400, f"activity id {activity.id} is not on its actor's host")
@@ -95,18 +136,42 @@ class InboxReceiver:
         return Accepted(activity.id, activity.type, duplicate=not stored)
 
     def _gate(self, key_id: str, body: bytes) -> None:
-        """Before any key fetch or JSON parsing: blocked senders get 403, floods 429."""
+        """Before any key fetch: blocked senders get 403, floods 429, a body naming a top-level
+        key twice 400. The actor is the one the parser keeps (escapes decoded), so the limit
+        and the block apply to the actor the activity is processed as."""
         blocklist = self.blocklist
-        match = CLAIMED_ACTOR.search(body)
-        claimed = match.group(1).decode("utf-8", "replace") if match else None
-        if blocklist.url_blocked(key_id) or (claimed and blocklist.actor_blocked(claimed)):
+        if blocklist.url_blocked(key_id):
+            raise Rejected(403, "the sender is blocked")
+        claimed = _top_level_actor(body)
+        if claimed and blocklist.actor_blocked(claimed):
             raise Rejected(403, "the sender is blocked")
         now = time.monotonic()
-        for buckets, key in ((self.host_limits, host_of(key_id)),
+        for buckets, key in ((self.host_limits, url_host_or_empty(key_id)),
                              (self.actor_limits, claimed or key_id.split("#")[0])):
             wait = buckets.take(key, now)
             if wait is not None:
                 raise Rejected(429, "too many requests", retry_after=wait)
+
+    def _before_key(self, parsed: ParsedSignature, request: HttpRequestParts) -> None:
+        """What needs no key, checked before one is fetched: the Date window, the Digest, the
+        signed-header set (precheck_signature); that the request was signed for this host (a
+        request signed for a follower's server and replayed here is refused); and that the key
+        is not one of this server's own (the blog's deliveries replayed back at it)."""
+        try:
+            precheck_signature(parsed, request, now=time.time(), policy=self.policy)
+        except SignatureError as exc:
+            raise Rejected(401, f"{exc.code}: {exc.message}") from exc
+        authority = signed_authority(parsed, request)
+        if authority is None:
+            raise Rejected(401, "wrong_host: the signature does not cover the Host")
+        try:
+            signed_for = normalise_host(authority, scheme=self.own_scheme)
+        except BadHost:
+            signed_for = ""
+        if signed_for != self.own_host:
+            raise Rejected(401, f"wrong_host: signed for {authority[:100]!r}, not for this server")
+        if url_host_or_empty(parsed.key_id) == self.own_host:
+            raise Rejected(403, "own_key: signed with a key of this server")
 
     def _refuse_blocked(self, activity: Activity) -> None:
         blocklist = self.blocklist
@@ -131,7 +196,7 @@ class InboxReceiver:
             raise Rejected(401, f"unknown_key: {exc}") from exc
         try:
             verify_signature(parsed, request, key.public_key, now=time.time(), policy=self.policy)
-            return key
+            return await self.keyring.confirm(key)
         except SignatureError as exc:
             if exc.code != "signature_mismatch" or not self.keyring.may_refresh(key):
                 raise Rejected(401, f"{exc.code}: {exc.message}") from exc
@@ -143,7 +208,7 @@ class InboxReceiver:
             raise Rejected(401, f"unknown_key: {exc}") from exc
         except SignatureError as exc:
             raise Rejected(401, f"{exc.code}: {exc.message}") from exc
-        return key
+        return await self.keyring.confirm(key)
 
     @staticmethod
     def _parse_body(body: bytes) -> tuple[object, str, Activity]:
@@ -158,6 +223,7 @@ class InboxReceiver:
         except RecursionError as exc:
             raise Rejected(400, "body is nested too deeply") from exc
         try:
+            check_json_document(data, "body")  # 1e999 and the like, which PostgreSQL refuses
             return data, text, parse_activity(data)
         except VocabError as exc:
             raise Rejected(400, f"not an activity: {exc}") from exc

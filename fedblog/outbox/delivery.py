@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 
 from fedblog.federation.client import DeliveryResult, FederationClient
@@ -25,6 +22,7 @@ from fedblog.outbox.leases import Leases
 from fedblog.outbox.retry import Outcome, RetryPolicy
 from fedblog.storage.db import Database
 from fedblog.storage.outbox import Delivery
+from fedblog.storage.workers import WorkerSession, new_worker_id
 
 log = logging.getLogger(__name__)
 CHANNEL = "fedblog_deliveries"
@@ -37,13 +35,16 @@ class DeliveryWorker:
     def __init__(self, db: Database, client: FederationClient, keys: Callable[[str], SigningKey],
                  retry: RetryPolicy, *, concurrency: int, delivery_timeout: float,
                  batch: int = 100, lease_seconds: float | None = None, idle_poll: float = 1.0,
-                 host_cap: int = HOST_CAP) -> None:
+                 host_cap: int = HOST_CAP, session: WorkerSession | None = None) -> None:
+        """`session`: the process's worker session, whose heartbeat keeps the claims (None:
+        claims rest on their lease alone)."""
         self.db = db
         self.concurrency = max(1, concurrency)
         self.batch = batch
         self.idle_poll = idle_poll
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.leases = Leases(db, self.name, attempt_seconds=delivery_timeout, seconds=lease_seconds)
+        self.name = session.id if session is not None else new_worker_id()
+        self.leases = Leases(db, self.name, attempt_seconds=delivery_timeout, seconds=lease_seconds,
+                             session=session)
         self.slots = HostSlots(host_cap)
         self.hosts = HostMemory(db)
         self.bodies = BodyCache(db)
@@ -113,6 +114,8 @@ class DeliveryWorker:
             else:
                 await asyncio.sleep(SLOT_WAIT)
             return 1
+        if not self.leases.may_claim():
+            return 0    # the session is not (or no longer) alive: claims would not be ours
         claimed_at = time.monotonic()
         async with self.db.connection() as conn:
             jobs = await self.leases.claim(conn, min(free, self.batch))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+from fedblog.federation.hosts import url_host_or_empty
 from fedblog.models import RemoteActor
 from fedblog.outbox.as2 import Document
 from fedblog.storage import followers as followers_store
@@ -56,5 +55,5 @@ async def forward(conn: Connection, raw_activity: Document, local_id: str, *,
         object_id=_object_id(raw_activity), body=raw_activity, public=False,
     )
     inboxes = [inbox for inbox in await followers_store.delivery_inboxes(conn)
-               if urlsplit(inbox).netloc.lower() != skip_host]
+               if url_host_or_empty(inbox) != skip_host]
     return await outbox_store.enqueue(conn, pk, inboxes)

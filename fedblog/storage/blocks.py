@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from fedblog.storage.db import Connection
+from fedblog.storage.db import Connection, Record
 
 COLUMNS = "id, kind, value, reason, created_at, expires_at, block_sent"
 
@@ -55,18 +56,78 @@ async def expired(conn: Connection) -> list[StoredBlock]:
     return [StoredBlock(**dict(r)) for r in rows]
 
 
-async def actors_on_domain(conn: Connection, domain: str) -> list[str]:
-    """Known actors whose host is the domain or one of its subdomains (port included or not)."""
-    rows = await conn.fetch(
-        "SELECT id FROM remote_actors WHERE host = $1 OR host LIKE $1 || ':%'"
-        " OR host LIKE '%.' || $1 OR host LIKE '%.' || $1 || ':%'", domain)
-    return [r["id"] for r in rows]
+async def followers(conn: Connection) -> list[str]:
+    """Every follower's actor id: a domain block matches them by host in Python (one spelling of
+    a host, federation/hosts.py; SQL cannot spell IDNA)."""
+    return [r["actor_id"] for r in await conn.fetch("SELECT actor_id FROM followers")]
 
 
-async def commenters_on_domain(conn: Connection, domain: str) -> list[str]:
+async def visible_commenters(conn: Connection) -> list[str]:
+    """Every remote actor with a pending or approved comment (what a domain block hides)."""
     rows = await conn.fetch(
-        "SELECT DISTINCT actor_id FROM comments WHERE NOT is_author AND ("
-        " split_part(split_part(actor_id, '://', 2), '/', 1) = $1"
-        " OR split_part(split_part(actor_id, '://', 2), '/', 1) LIKE $1 || ':%'"
-        " OR split_part(split_part(actor_id, '://', 2), '/', 1) LIKE '%.' || $1)", domain)
+        "SELECT DISTINCT actor_id FROM comments WHERE NOT is_author"
+        " AND state IN ('pending', 'approved')")
     return [r["actor_id"] for r in rows]
+
+
+async def upsert_domains(conn: Connection, domains: list[tuple[str, str | None]]) -> int:
+    """Domain blocks (domain, reason) in one statement, each domain once; no expiry. The count
+    written."""
+    if not domains:
+        return 0
+    values, reasons = zip(*dict(domains).items(), strict=True)
+    status = await conn.execute(
+        "INSERT INTO blocks (kind, value, reason, expires_at)"
+        " SELECT 'domain', v, r, NULL FROM unnest($1::text[], $2::text[]) AS t (v, r)"
+        " ON CONFLICT (kind, value) DO UPDATE SET reason = EXCLUDED.reason, expires_at = NULL",
+        list(values), list(reasons))
+    await conn.execute("SELECT pg_notify('fedblog_blocks', '')")
+    return int(status.rsplit(" ", 1)[-1])
+
+
+@dataclass(frozen=True)
+class StoredImport:
+    """A domain blocklist import: its progress, refused lines and what was not applied."""
+
+    id: int
+    state: str                        # queued, running, done, failed
+    total: int
+    done: int
+    errors: list[dict[str, Any]]      # {"line", "error"}: nothing is imported when any
+    skipped: list[dict[str, Any]]     # {"line", "domain", "severity", "note"}
+    imported: list[str]
+    created_at: datetime
+    finished_at: datetime | None
+
+
+IMPORT_COLUMNS = "id, state, total, done, errors, skipped, imported, created_at, finished_at"
+
+
+def _import(row: Record) -> StoredImport:
+    return StoredImport(**dict(row))  # jsonb columns arrive decoded (storage/db.py codecs)
+
+
+async def create_import(conn: Connection, total: int) -> StoredImport:
+    row = await conn.fetchrow(
+        f"INSERT INTO block_imports (total) VALUES ($1) RETURNING {IMPORT_COLUMNS}", total)
+    return _import(row)
+
+
+async def import_progress(conn: Connection, import_id: int, *, state: str, done: int) -> None:
+    await conn.execute("UPDATE block_imports SET state = $2, done = $3, updated_at = now()"
+                       " WHERE id = $1", import_id, state, done)
+
+
+async def finish_import(conn: Connection, import_id: int, *, state: str, done: int,
+                        errors: list[dict[str, Any]], skipped: list[dict[str, Any]],
+                        imported: list[str]) -> None:
+    await conn.execute(
+        "UPDATE block_imports SET state = $2, done = $3, errors = $4, skipped = $5,"
+        " imported = $6, updated_at = now(), finished_at = now() WHERE id = $1",
+        import_id, state, done, errors, skipped, imported)
+
+
+async def get_import(conn: Connection, import_id: int) -> StoredImport | None:
+    row = await conn.fetchrow(f"SELECT {IMPORT_COLUMNS} FROM block_imports WHERE id = $1",
+                              import_id)
+    return _import(row) if row else None

@@ -43,6 +43,7 @@ class NewComment:
     sensitive: bool = False
     emojis: list[dict[str, str]] = field(default_factory=list)
     updated_at: datetime | None = None
+    visibility: str = "public"   # 'public', 'unlisted' or 'private' (never approved)
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,15 @@ async def insert(conn: Connection, new: NewComment) -> Comment | None:
         f"INSERT INTO comments (ap_id, post_id, parent_comment_id, in_reply_to, depth, actor_id,"
         f" is_author, state, content_html, content_text, markdown, language, url, summary,"
         f" mentions, hashtags, attachments, published_at, raw_activity, has_ld_signature,"
-        f" sender_ip, key_id, sensitive, emojis, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-        f" $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, coalesce($18, now()), $19, $20, $21,"
-        f" $22, $23, $24, $25)"
+        f" sender_ip, key_id, sensitive, emojis, updated_at, visibility) VALUES ($1, $2, $3, $4,"
+        f" $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, coalesce($18, now()),"
+        f" $19, $20, $21, $22, $23, $24, $25, $26)"
         f" ON CONFLICT (ap_id) DO NOTHING RETURNING {COLUMNS}",
         new.ap_id, new.post_id, new.parent_comment_id, new.in_reply_to, new.depth, new.actor_id,
         new.is_author, new.state, new.content_html, new.content_text, new.markdown, new.language,
         new.url, new.summary, new.mentions, new.hashtags, new.attachments, new.published_at,
         new.raw_activity, new.has_ld_signature, new.sender_ip, new.key_id, new.sensitive,
-        new.emojis, new.updated_at,
+        new.emojis, new.updated_at, new.visibility,
     )
     return _comment(row) if row else None
 
@@ -207,14 +208,22 @@ async def edit(conn: Connection, comment: Comment, *, content_html: str, content
 
 
 async def list_filtered(conn: Connection, *, state: str | None, post_id: int | None, limit: int,
-                        before_id: int | None) -> list[Comment]:
+                        before_id: int | None) -> list[tuple[Comment, str]]:
+    """A page of comments, newest first, each with its visibility."""
     rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM comments WHERE ($1::text IS NULL OR state = $1)"
+        f"SELECT {COLUMNS}, visibility FROM comments WHERE ($1::text IS NULL OR state = $1)"
         f" AND ($2::bigint IS NULL OR post_id = $2) AND ($3::bigint IS NULL OR id < $3)"
         f" ORDER BY id DESC LIMIT $4",
         state, post_id, before_id, limit,
     )
-    return [_comment(r) for r in rows]
+    return [(_comment(r), r["visibility"]) for r in rows]
+
+
+async def visibilities(conn: Connection, comment_ids: list[int]) -> dict[int, str]:
+    """The visibility of each of these comments ('public', 'unlisted' or 'private')."""
+    rows = await conn.fetch("SELECT id, visibility FROM comments WHERE id = ANY($1::bigint[])",
+                            comment_ids)
+    return {row["id"]: row["visibility"] for row in rows}
 
 
 async def by_actor(conn: Connection, actor_id: str, states: tuple[str, ...]) -> list[Comment]:

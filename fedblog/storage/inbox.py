@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from fedblog.storage.db import Connection
+from fedblog.storage.workers import STALE_AFTER, claim_is_free
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,18 @@ def refused_by_value(exc: BaseException) -> bool:
     return isinstance(exc, (asyncpg.DataError, asyncpg.ProgramLimitExceededError))
 
 
-async def claim(conn: Connection, *, limit: int, lease_seconds: float) -> list[InboxItem]:
-    """Lease a batch of unprocessed activities; a crashed worker's lease simply expires."""
+async def claim(conn: Connection, *, limit: int, lease_seconds: float, worker: str | None = None,
+                stale_after: float = STALE_AFTER) -> list[InboxItem]:
+    """Claim a batch of unprocessed activities for the session `worker`: free ones, and those
+    whose claimer's session died (see workers.py) or whose lease ran out (the backstop)."""
     rows = await conn.fetch(
         "UPDATE inbox_activities SET locked_until = now() + make_interval(secs => $2),"
-        " attempts = attempts + 1"
-        " WHERE id IN (SELECT id FROM inbox_activities WHERE state = 'received'"
-        "   AND (locked_until IS NULL OR locked_until < now())"
-        "   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+        " locked_by = $3, attempts = attempts + 1"
+        " WHERE id IN (SELECT i.id FROM inbox_activities i WHERE i.state = 'received'"
+        f"   AND {claim_is_free('i', '$4')}"
+        "   ORDER BY i.id LIMIT $1 FOR UPDATE SKIP LOCKED)"
         " RETURNING id, activity_id, actor_id, type, body, key_id, sender_ip, received_at, attempts",
-        limit, lease_seconds,
+        limit, lease_seconds, worker, stale_after,
     )
     return sorted((InboxItem(**dict(r)) for r in rows), key=lambda item: item.id)
 
@@ -104,7 +107,7 @@ async def finish(conn: Connection, item_id: int, state: str, error: str | None =
     """Mark the item done; False if it already was (so the caller's work must roll back)."""
     status = await conn.execute(
         "UPDATE inbox_activities SET state = $2, error = $3, processed_at = now(),"
-        " locked_until = NULL WHERE id = $1 AND state = 'received'",
+        " locked_until = NULL, locked_by = NULL WHERE id = $1 AND state = 'received'",
         item_id, state, error,
     )
     return bool(status.endswith(" 1"))
@@ -113,7 +116,7 @@ async def finish(conn: Connection, item_id: int, state: str, error: str | None =
 async def release(conn: Connection, item_id: int, error: str, retry_in: float) -> None:
     """A handler failed for a passing reason: leave it queued, retry after a while."""
     await conn.execute(
-        "UPDATE inbox_activities SET error = $2,"
+        "UPDATE inbox_activities SET error = $2, locked_by = NULL,"
         " locked_until = now() + make_interval(secs => $3) WHERE id = $1",
         item_id, error, retry_in,
     )
@@ -124,12 +127,13 @@ async def wait_for(conn: Connection, item_id: int, object_id: str) -> bool:
     the item is left to be claimed again at once, when that comment exists already."""
     status = await conn.execute(
         "UPDATE inbox_activities SET state = 'waiting', waiting_for = $2, processed_at = now(),"
-        " locked_until = NULL, error = NULL WHERE id = $1 AND state = 'received'"
+        " locked_until = NULL, locked_by = NULL, error = NULL WHERE id = $1 AND state = 'received'"
         " AND NOT EXISTS (SELECT 1 FROM comments WHERE ap_id = $2)",
         item_id, object_id)
     if status.endswith(" 1"):
         return True
-    await conn.execute("UPDATE inbox_activities SET locked_until = NULL WHERE id = $1", item_id)
+    await conn.execute("UPDATE inbox_activities SET locked_until = NULL, locked_by = NULL"
+                       " WHERE id = $1", item_id)
     return False
 
 
@@ -148,4 +152,26 @@ async def wake_arrived(conn: Connection) -> int:
         "UPDATE inbox_activities i SET state = 'received', waiting_for = NULL, attempts = 0,"
         " processed_at = NULL WHERE i.state = 'waiting'"
         " AND EXISTS (SELECT 1 FROM comments c WHERE c.ap_id = i.waiting_for)")
+    return int(status.split()[-1])
+
+
+async def forget(conn: Connection, item_id: int) -> bool:
+    """Delete an activity nothing will ever need (a type the blog does not handle), unless
+    another worker finished it meanwhile."""
+    status = await conn.execute(
+        "DELETE FROM inbox_activities WHERE id = $1 AND state = 'received'", item_id)
+    return bool(status.endswith(" 1"))
+
+
+async def trim(conn: Connection, *, older_than_seconds: float, limit: int) -> int:
+    """Delete up to `limit` finished rows processed (or parked) more than `older_than_seconds`
+    ago; how many went. Nothing reads them afterwards: a comment keeps its own copy of the
+    activity (comments.raw_activity, for forwarding and the author's view), and deduplication
+    beyond the signature's lifetime is the handlers' (ids are unique where it matters)."""
+    status = await conn.execute(
+        "DELETE FROM inbox_activities WHERE id IN (SELECT id FROM inbox_activities"
+        " WHERE state IN ('processed', 'ignored', 'failed', 'waiting')"
+        " AND processed_at < now() - make_interval(secs => $1)"
+        " ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        older_than_seconds, limit)
     return int(status.split()[-1])

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fedblog.storage.db import Connection
+from fedblog.storage.workers import STALE_AFTER, claim_is_free
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,16 @@ async def count_public(conn: Connection) -> int:
 
 
 async def claim_due(
-    conn: Connection, *, limit: int, lease_seconds: float, worker: str
+    conn: Connection, *, limit: int, lease_seconds: float, worker: str,
+    stale_after: float = STALE_AFTER,
 ) -> list[Delivery]:
-    """Lease due deliveries, skipping rows other workers hold and hosts the breaker paused."""
+    """Claim due deliveries for the session `worker`, skipping rows live workers hold and
+    hosts the breaker paused; a dead session's claims are free (see workers.py)."""
     rows = await conn.fetch(
         "WITH due AS ("
         "  SELECT d.id FROM deliveries d"
         "  WHERE d.state = 'queued' AND d.next_attempt_at <= now()"
-        "    AND (d.locked_until IS NULL OR d.locked_until < now())"
+        f"    AND {claim_is_free('d', '$4')}"
         "    AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.host = d.host AND h.paused_until > now())"
         "  ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)"
         " UPDATE deliveries d SET locked_until = now() + make_interval(secs => $2),"
@@ -101,7 +104,7 @@ async def claim_due(
         " FROM due, outbox_activities a WHERE d.id = due.id AND a.id = d.activity"
         " RETURNING d.id, d.activity AS activity_pk, d.inbox, d.host, d.attempts,"
         "   a.signer, a.activity_id, a.reaches_blocked",
-        limit, lease_seconds, worker,
+        limit, lease_seconds, worker, stale_after,
     )
     return [Delivery(**dict(r)) for r in rows]
 
@@ -141,12 +144,15 @@ async def mark_failed(conn: Connection, delivery_id: int, *, status: int | None,
     )
 
 
-async def release_lease(conn: Connection, delivery_ids: Sequence[int]) -> None:
-    """Give back leases not yet attempted (clean shutdown), without counting an attempt."""
+async def release_lease(conn: Connection, delivery_ids: Sequence[int],
+                        worker: str | None = None) -> None:
+    """Give back leases not yet attempted (clean shutdown), without counting an attempt; only
+    those `worker` still holds, when it is given (another may have taken them over)."""
     await conn.execute(
         "UPDATE deliveries SET locked_until = NULL, locked_by = NULL, attempts = attempts - 1"
-        " WHERE id = ANY($1::bigint[]) AND state = 'queued'",
-        list(delivery_ids),
+        " WHERE id = ANY($1::bigint[]) AND state = 'queued'"
+        " AND ($2::text IS NULL OR locked_by = $2)",
+        list(delivery_ids), worker,
     )
 
 

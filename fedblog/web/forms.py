@@ -16,7 +16,10 @@ async def read_form_pairs(request: Request, limit: int = MAX_FORM_BYTES) -> list
         body.extend(chunk)
         if len(body) > limit:
             raise ValueError(f"form larger than {limit} bytes")
-    return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    # Bad UTF-8 becomes U+FFFD; NUL (%00), which no text column can hold, is dropped.
+    return [(name.replace("\x00", ""), value.replace("\x00", ""))
+            for name, value in parse_qsl(body.decode("utf-8", errors="replace"),
+                                         keep_blank_values=True)]
 
 
 async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:

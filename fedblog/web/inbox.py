@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from fedblog.federation.signatures import HttpRequestParts
 from fedblog.inbox.context import Rejected
 from fedblog.services import Services
+from fedblog.web.metrics import counted
 from fedblog.web.responses import json_error
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,9 @@ class _Asgi:
         await self.app(scope, receive, send)
 
 
+# Each answer's status is counted for /metrics (fedblog_inbox_requests_total).
 routes = [
-    Route("/inbox", _Asgi(inbox), methods=["POST"]),
-    Route("/users/{username}/inbox", _Asgi(inbox), methods=["POST"]),
-    Route("/actor/inbox", _Asgi(inbox), methods=["POST"]),
+    Route("/inbox", _Asgi(counted(inbox)), methods=["POST"]),
+    Route("/users/{username}/inbox", _Asgi(counted(inbox)), methods=["POST"]),
+    Route("/actor/inbox", _Asgi(counted(inbox)), methods=["POST"]),
 ]

@@ -5,19 +5,26 @@ server", which sends the reader to their own server's reply page."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fedblog.blog.display import blog_hrefs, comment_html
 from fedblog.blog.html import excerpt
-from fedblog.blog.threads import build_thread, flatten
-from fedblog.federation.webfinger import InteractionError, interaction_url
+from fedblog.blog.threads import FlatItem, ThreadNode, build_thread, flatten
+from fedblog.federation.webfinger import (
+    HandleError,
+    InteractionError,
+    interaction_url,
+    parse_handle,
+)
 from fedblog.models import BlogSettings, Post
 from fedblog.urls import Urls
 from fedblog.web import activitypub
 from fedblog.web.dates import http_date
+from fedblog.web.desk.session import same_origin
 from fedblog.web.errors import gone, not_found
 from fedblog.web.forms import read_form
 from fedblog.web.i18n import og_locale, page_language
@@ -48,6 +55,33 @@ def post_meta(post: Post, urls: Urls, settings: BlogSettings) -> PageMeta:
     )
 
 
+# A chain of answers deeper than this is shown flat at this depth, and its numbers are shortened
+# ("1.1.1.….1.2"): a 1,500-deep chain makes a page linear in size, not quadratic.
+MAX_NESTING = 8
+NUMBER_HEAD, NUMBER_TAIL = 3, 2
+
+
+def short_number(node: ThreadNode) -> str:
+    """The comment's number, at most NUMBER_HEAD + NUMBER_TAIL parts and an ellipsis."""
+    if node.depth < NUMBER_HEAD + NUMBER_TAIL:
+        return node.number
+    parts = node.number.split(".")
+    return ".".join([*parts[:NUMBER_HEAD], "…", *parts[-NUMBER_TAIL:]])
+
+
+def capped(items: list[FlatItem], max_nesting: int = MAX_NESTING) -> list[FlatItem]:
+    """The flattened thread with nesting capped: below `max_nesting`, answers follow their
+    parent in the same list. Opens and closes are recomputed from the capped depths."""
+    depths = [min(item.depth, max_nesting) for item in items]
+    found: list[FlatItem] = []
+    for index, item in enumerate(items):
+        depth = depths[index]
+        following = depths[index + 1] if index + 1 < len(items) else 0
+        opens = item.opens and item.depth < max_nesting
+        found.append(FlatItem(item.node, depth, opens, 0 if opens else depth - following))
+    return found
+
+
 def _page_headers(entry: ThreadEntry) -> dict[str, str]:
     """The page's headers, made once per validator."""
     if entry.headers is None:
@@ -65,11 +99,13 @@ async def render_thread(request: Request, entry: ThreadEntry, *, reply_error: st
     post, settings = entry.state.post, entry.site.settings
     thread = await blog.conversations.thread(post.id, entry.site.blocklist)
     comments = thread.comments
+    thread_items = capped(flatten(build_thread(comments)))
     hrefs = blog_hrefs(urls.actor, urls.home)
     language = page_language(post.language, settings.default_language)
     return render_page(
         blog.runtime, "post.html", language,
-        settings=settings, post=post, thread=flatten(build_thread(comments)),
+        settings=settings, post=post, thread=thread_items,
+        numbers={item.node.comment.id: short_number(item.node) for item in thread_items},
         shown={c.id: comment_html(c, hrefs, urls.base) for c in comments},
         comment_count=len(comments), actors=thread.actors,
         counts={"like": entry.state.likes, "announce": entry.state.boosts},
@@ -124,10 +160,32 @@ async def live_post(request: Request) -> Post | Response:
     return gone(request) if post.is_deleted else post
 
 
+def _readers_own_page(target: str, handle: str) -> bool:
+    """The reply page must be on the reader's own server: an http(s) URL whose host is the
+    handle's host or a subdomain of it (Mastodon's LOCAL_DOMAIN/WEB_DOMAIN split), so the blog
+    never sends a reader to a third site that some WebFinger document names."""
+    try:
+        _, handle_host = parse_handle(handle)
+        parts = urlsplit(target)
+        host = (parts.hostname or "").lower()
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except (HandleError, ValueError):
+        return False
+    if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
+        return False
+    return host == handle_host or host.endswith("." + handle_host)
+
+
 async def remote_reply(request: Request) -> Response:
     found = await live_post(request)
     if isinstance(found, Response):
         return found
+    if not same_origin(request):
+        # Only the post page's own form may ask: another site cannot use the blog to bounce
+        # its visitors to a page of its choosing.
+        return PlainTextResponse("Reply forms are accepted only from this blog's own pages.",
+                                 status_code=403)
     try:
         handle = (await read_form(request, 16 * 1024)).get("handle", "").strip()
     except ValueError:
@@ -142,6 +200,9 @@ async def remote_reply(request: Request) -> Response:
                                        scheme=runtime.settings.scheme)
     except InteractionError as exc:
         return await post_page(request, found.id, reply_error=f"err_{exc.reason}",
+                               reply_handle=handle)
+    if not _readers_own_page(target, handle):
+        return await post_page(request, found.id, reply_error="err_template",
                                reply_handle=handle)
     return RedirectResponse(target, status_code=303)
 

@@ -135,3 +135,21 @@ async def test_every_fetch_is_signed() -> None:
     await _client(record).fetch_json("https://93.184.216.34/users/a")
     assert 'keyId="https://blog.example/actor#main-key"' in seen[0].headers["signature"]
     assert seen[0].headers["host"] == "93.184.216.34"
+
+
+async def test_network_failures_are_told_generically_with_the_detail_aside() -> None:
+    """What a fetch's `str()` says may reach the unauthenticated sender who caused it (the
+    keyId's owner): no connection error, no address; `detail` has them for the log."""
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused to 198.51.100.7")
+
+    with pytest.raises(FetchError) as refused:
+        await _client(refuse).fetch_json("https://93.184.216.34/users/a")
+    assert str(refused.value) == "could not fetch https://93.184.216.34/users/a"
+    assert "Connection refused" in refused.value.detail
+    assert "ConnectError" in refused.value.detail
+
+    with pytest.raises(FetchError) as private:
+        await _client(lambda r: _json(ACTOR)).fetch_json("http://10.0.0.7/users/a")
+    assert str(private.value).endswith("unresolvable or non-public address")
+    assert "non-public address 10.0.0.7" in private.value.detail

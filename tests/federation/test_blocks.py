@@ -8,10 +8,16 @@ unit tests of the block list).
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from typing import Any
+
+import httpx
+from bovine.crypto.types import CryptographicSecret
 
 from tests.harness import BlogServer
 from tests.peers.peer import Peer, PeerActor
+from tests.peers.signatures import sign_request
 
 
 async def _follow(blog: BlogServer, actor: PeerActor) -> None:
@@ -133,17 +139,125 @@ async def test_expiring_blocks_lift_on_time_and_csv_round_trips(database_url: st
                   "spam.example,suspend,false,false,Spam,false\n"
                   "loud.example,silence,false,false,,false\n"
                   "Hate.Example,suspend,true,true,,false\n")
-        imported = await blog.api.post("/api/v1/blocks/domains.csv", content=csv_in,
-                                       headers={"Content-Type": "text/csv"})
-        assert imported.json()["imported"] == ["spam.example", "hate.example"]
+        job = await _import(blog, csv_in)
+        assert job["state"] == "done" and job["imported"] == ["spam.example", "hate.example"]
+        assert [(s["line"], s["domain"], s["severity"]) for s in job["skipped"]] == [
+            (3, "loud.example", "silence")]
         exported = (await blog.api.get("/api/v1/blocks/domains.csv")).text
         lines = exported.strip().split("\n")
         assert lines[0] == "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate"
         assert sorted(lines[1:]) == ["hate.example,suspend,false,false,,false",
                                      "spam.example,suspend,false,false,Spam,false"]
         # and the export imports again to the same list
-        again = await blog.api.post("/api/v1/blocks/domains.csv", content=exported)
-        assert sorted(again.json()["imported"]) == ["hate.example", "spam.example"]
+        again = await _import(blog, exported)
+        assert sorted(again["imported"]) == ["hate.example", "spam.example"]
+
+
+async def _import(blog: BlogServer, text: str) -> dict[str, Any]:
+    """POST the CSV (202 and the job at once), then the job once it is over."""
+    started = await blog.api.post("/api/v1/blocks/domains.csv", content=text.encode(),
+                                  headers={"Content-Type": "text/csv"})
+    assert started.status_code == 202, started.text
+    location = started.headers["location"]
+    assert started.json()["url"] == location
+    for _ in range(400):
+        job: dict[str, Any] = (await blog.api.get(location)).json()
+        if job["state"] in ("done", "failed"):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the import never ended: {job}")
+
+
+class NamedPeer(Peer):
+    """A peer whose URLs spell its host `spelling` (a name for 127.0.0.1, or one that resolves
+    nowhere): the blog sees the spelling in keyId, actor and ids; the peer answers on 127.0.0.1."""
+
+    def __init__(self, spelling: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spelling = spelling
+
+    @property
+    def host(self) -> str:
+        return f"{self.spelling}:{self.port}"
+
+
+async def _post_signed(actor: PeerActor, url: str, body: bytes, *,
+                       key_id: str | None = None) -> httpx.Response:
+    """POST `body` exactly as given, signed (cavage, as Mastodon) by `actor`'s key under
+    `key_id` (its own by default)."""
+    secret = CryptographicSecret.from_pem(key_id or actor.main_key_id, actor.private_key_pem)
+    headers = sign_request(secret, "cavage", method="POST", url=url, body=body)
+    headers["Content-Type"] = "application/activity+json"
+    return await actor.peer.client.post(url, content=body, headers=headers)
+
+
+async def test_a_block_holds_whatever_the_spelling_of_its_host(database_url: str) -> None:
+    """Issue 14: `localhost.`, `LOCALHOST` and `localhost` are one server, and so are
+    `Évil.example.` and `xn--vil-9la.example`: a domain block entered in one spelling refuses
+    signed senders in any other (403, before their key is fetched)."""
+    async with BlogServer(database_url) as blog, NamedPeer("localhost", name="named") as named:
+        mallory = named.add_actor("mallory")
+        # Entered with a trailing dot and upper case: stored in the one spelling
+        response = await blog.api.post("/api/v1/blocks",
+                                       json={"domain": f"LOCALHOST.:{named.port}"})
+        assert response.status_code == 201, response.text
+        # the sender, spelling its host plainly, is refused (the stored "localhost.:port"
+        # once let it through with 202)
+        refused = await mallory.post(blog.inbox, mallory.follow(blog.actor))
+        assert refused.status_code == 403 and "blocked" in refused.json()["error"]
+        assert response.json()["value"] == f"localhost:{named.port}"
+        # and the same server spelt with a dot and capitals is refused too
+        dotted = mallory.id.replace("localhost", "LocalHost.")
+        follow = {**mallory.follow(blog.actor), "actor": dotted,
+                  "id": f"{dotted}/follows/{uuid.uuid4().hex}"}
+        refused = await _post_signed(mallory, blog.inbox, json.dumps(follow).encode(),
+                                     key_id=f"{dotted}#main-key")
+        assert refused.status_code == 403, refused.text
+        assert named.key_fetches == []
+
+        # Unicode entered, punycode sent (the sender's key would be fetched from a host that
+        # resolves nowhere: 401 before; 403 now, from the block, before any fetch)
+        response = await blog.api.post("/api/v1/blocks", json={"domain": "Évil.example."})
+        assert response.status_code == 201 and response.json()["value"] == "xn--vil-9la.example"
+        async with NamedPeer("xn--vil-9la.example", name="evil") as evil:
+            eve = evil.add_actor("eve")
+            refused = await eve.post(blog.inbox, eve.follow(blog.actor))
+            assert refused.status_code == 403 and "blocked" in refused.json()["error"]
+        listed = {b["value"] for b in (await blog.api.get("/api/v1/blocks")).json()["items"]}
+        assert listed == {f"localhost:{named.port}", "xn--vil-9la.example"}
+        # the same server entered in another spelling is the same block, not a second one
+        again = await blog.api.post("/api/v1/blocks", json={"domain": "xn--VIL-9la.example."})
+        assert again.json()["id"] == response.json()["id"]
+        bad = await blog.api.post("/api/v1/blocks", json={"domain": "not a domain!!"})
+        assert bad.status_code == 422 and bad.json()["field"] == "domain"
+
+
+async def test_the_actor_limit_keys_on_the_actor_the_parser_reads(database_url: str) -> None:
+    """Issue 14: the per-actor limit once keyed on the first "actor" in the raw body (a nested
+    one, or the first of two) while the parser kept the last. A top-level key named twice —
+    escapes decoded — is refused with 400 before any key fetch; otherwise the limit is the
+    parsed actor's, whatever else the body names "actor"."""
+    async with BlogServer(database_url, inbox_actor_rate=1.0) as blog, Peer(name="dup") as peer:
+        sender = peer.add_actor("sender")
+        victim = "http://victim.example/users/v"
+        follow = json.dumps(sender.follow(blog.actor))
+        escaped = follow[1:].replace('"actor"', '"act\\u006fr"')
+        for twice in (f'{{"actor": "{victim}", {follow[1:]}', f'{{"actor": "{victim}", {escaped}'):
+            assert json.loads(twice)["actor"] == sender.id  # the parser keeps the last
+            refused = await _post_signed(sender, blog.inbox, twice.encode())
+            assert refused.status_code == 400, refused.text
+            assert "duplicate_key" in refused.json()["error"]
+        assert peer.key_fetches == []
+        assert not peer.accepted("Accept")
+
+        # Seven follows, each naming another "actor" first in a nested object: five in a burst
+        # (rate 1/s) pass, then the sender is held back (it once was never counted)
+        statuses = []
+        for i in range(7):
+            body = json.dumps({"note": {"actor": f"http://victim{i}.example/users/v"},
+                               **sender.follow(blog.actor)})
+            statuses.append((await _post_signed(sender, blog.inbox, body.encode())).status_code)
+        assert statuses[:5] == [202] * 5 and statuses[-1] == 429, statuses
 
 
 async def test_reports_received_turned_into_a_block_and_sent(database_url: str) -> None:

@@ -149,14 +149,17 @@ class _Quiet(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def _reader_server(links: list[dict[str, Any]]) -> AsyncIterator[str]:
-    """The reader's own server: WebFinger for acct:reader@host, with the given links."""
+    """The reader's own server: WebFinger for acct:reader@host, with the given links ("{host}"
+    in a link stands for the server's own host:port)."""
     port = free_port()
     host = f"127.0.0.1:{port}"
 
     async def webfinger(request: Request) -> JSONResponse:
         if request.query_params.get("resource") != f"acct:reader@{host}":
             return JSONResponse({"error": "unknown"}, 404)
-        return JSONResponse({"subject": f"acct:reader@{host}", "links": links},
+        own = [{key: value.replace("{host}", host) if isinstance(value, str) else value
+                for key, value in link.items()} for link in links]
+        return JSONResponse({"subject": f"acct:reader@{host}", "links": own},
                             media_type="application/jrd+json")
 
     app = Starlette(routes=[Route("/.well-known/webfinger", webfinger)])
@@ -172,16 +175,18 @@ async def _reader_server(links: list[dict[str, Any]]) -> AsyncIterator[str]:
         await task
 
 
+SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"
+
+
 async def test_reply_from_your_server_follows_the_interaction_template(database_url: str) -> None:
-    template = {"rel": "http://ostatus.org/schema/1.0/subscribe",
-                "template": "http://reader.example/authorize_interaction?uri={uri}"}
     async with BlogServer(database_url, run_workers=False) as blog, \
-            _reader_server([template]) as host:
+            _reader_server([{"rel": SUBSCRIBE,
+                             "template": "http://{host}/authorize_interaction?uri={uri}"}]) as host:
         post = await blog.post("Svara mig.", title="Fråga", language="sv")
         reply = f"{post['url']}/reply"
         sent = await blog.api.post(reply, data={"handle": f"@reader@{host}"})
         assert sent.status_code == 303
-        assert sent.headers["location"] == ("http://reader.example/authorize_interaction?uri="
+        assert sent.headers["location"] == (f"http://{host}/authorize_interaction?uri="
                                             + quote(post["url"], safe=""))
         # Not a handle, an unknown account, a server without a template: the page says so
         bad = await blog.api.post(reply, data={"handle": "reader"})
@@ -195,6 +200,35 @@ async def test_reply_from_your_server_follows_the_interaction_template(database_
         assert without.status_code == 422 and "Sök efter inläggets adress" in without.text
         missing = await blog.api.post(f"{blog.base_url}/posts/999/reply", data={"handle": "x"})
         assert missing.status_code == 404
+
+
+async def test_reply_from_your_server_is_not_an_open_redirect(database_url: str) -> None:
+    """Issue 14: the blog sends a reader only to a page of the reader's own server (the handle's
+    host or a subdomain: Mastodon's WEB_DOMAIN), only to http(s), and only when the post page's
+    own form asks (a cross-site POST is refused)."""
+    elsewhere = [{"rel": SUBSCRIBE, "template": "https://phish.example/login?uri={uri}"}]
+    script = [{"rel": SUBSCRIBE, "template": "javascript:alert(1)//{uri}"}]
+    userinfo = [{"rel": SUBSCRIBE, "template": "http://{host}@phish.example/?uri={uri}"}]
+    async with BlogServer(database_url, run_workers=False) as blog:
+        post = await blog.post("Svara mig.", title="Fråga", language="sv")
+        reply = f"{post['url']}/reply"
+        for links in (elsewhere, script, userinfo):
+            async with _reader_server(links) as host:
+                sent = await blog.api.post(reply, data={"handle": f"@reader@{host}"})
+                assert sent.status_code == 422, (links, sent.headers.get("location"))
+                assert "Sök efter inläggets adress" in sent.text
+        good = [{"rel": SUBSCRIBE, "template": "http://{host}/share?uri={uri}"}]
+        async with _reader_server(good) as host:
+            for origin, site in (("https://evil.example", "cross-site"), ("null", None)):
+                headers = {"Origin": origin, **({"Sec-Fetch-Site": site} if site else {})}
+                bounced = await blog.api.post(reply, data={"handle": f"@reader@{host}"},
+                                              headers=headers)
+                assert bounced.status_code == 403 and "location" not in bounced.headers
+            own = await blog.api.post(reply, data={"handle": f"@reader@{host}"},
+                                      headers={"Origin": blog.base_url,
+                                               "Sec-Fetch-Site": "same-origin"})
+            assert own.status_code == 303
+            assert own.headers["location"].startswith(f"http://{host}/share?uri=")
 
 
 # ---------------------------------------------------------------- the desk's guard
@@ -343,6 +377,45 @@ async def test_session_ends_with_its_token_and_is_secure_over_https(database_url
         cookie = next(c for c in secure.headers.get_list("set-cookie")
                       if c.startswith("fedblog_desk="))
         assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+
+
+async def test_logout_ends_the_session_on_the_server(database_url: str) -> None:
+    """Issue 14: a copy of the cookie taken before logout no longer opens the desk."""
+    async with BlogServer(database_url, run_workers=False) as blog, \
+            httpx.AsyncClient(base_url=blog.base_url) as browser:
+        assert (await _login(browser)).status_code == 303
+        cookie = browser.cookies["fedblog_desk"]
+        csrf = _csrf((await browser.get("/desk/")).text)
+        assert (await browser.post("/desk/logout", data={"csrf": csrf})).status_code == 303
+        async with httpx.AsyncClient(base_url=blog.base_url,
+                                     cookies={"fedblog_desk": cookie}) as thief:
+            page = await thief.get("/desk/")
+            assert page.status_code == 303 and page.headers["location"] == "/desk/login"
+            action = await thief.post("/desk/logout", data={"csrf": csrf})
+            assert action.status_code == 403
+        # a new login is a new session; the old one stays dead
+        assert (await _login(browser)).status_code == 303
+        assert (await browser.get("/desk/")).status_code == 200
+        assert browser.cookies["fedblog_desk"] != cookie
+
+
+def _client_at(blog: BlogServer, address: str) -> httpx.AsyncClient:
+    """A client whose connections come from another loopback address: another client."""
+    return httpx.AsyncClient(base_url=blog.base_url,
+                             transport=httpx.AsyncHTTPTransport(local_address=address))
+
+
+async def test_failed_desk_logins_are_throttled_per_client(database_url: str) -> None:
+    """Issue 14: one client's wrong tokens get it 429, not the author on another address."""
+    async with BlogServer(database_url, run_workers=False) as blog, \
+            _client_at(blog, "127.0.0.2") as guesser, _client_at(blog, "127.0.0.3") as author:
+        codes = [(await _login(guesser, f"{TOKEN[:8]}-guess-{n:04}")).status_code
+                 for n in range(15)]
+        assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+        refused = await _login(guesser, TOKEN)     # even the right token: it must wait
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert (await _login(author, TOKEN)).status_code == 303
+        assert (await author.get("/desk/")).status_code == 200
 
 
 # ---------------------------------------------------------------- pure helpers

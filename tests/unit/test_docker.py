@@ -28,7 +28,7 @@ ENV_EXAMPLE = DOCKER / ".env.example"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 BASE_IMAGE = "python:3.11-slim"
-HEALTH_PATH = "/.well-known/nodeinfo"
+HEALTH_PATH = "/readyz"   # ready: database reachable and migrated, workers alive
 FEDBLOG_SERVICES = ("migrate", "app", "worker")
 EXPECTED_SUBCOMMAND = {"migrate": "migrate", "app": "serve", "worker": "worker"}
 # Settings .env.example must document at the least; those fedblog/config.py
@@ -287,7 +287,7 @@ def test_copy_sources_exist_and_reach_the_build_context(
         assert dockerignored(private, ignore), f"{private} should not be in the build context"
 
 
-def test_healthcheck_probes_nodeinfo_on_exposed_port(runtime: list[tuple[str, str]]) -> None:
+def test_healthcheck_probes_readyz_on_exposed_port(runtime: list[tuple[str, str]]) -> None:
     _, rest = split_flags(last(runtime, "HEALTHCHECK"))
     keyword, _, cmd = rest.partition(" ")
     assert keyword == "CMD"
@@ -308,8 +308,21 @@ def test_app_serves_the_healthcheck_path() -> None:
     from fedblog.config import Settings
 
     app = create_app(Settings())  # no lifespan runs, so no database is needed
-    scope = {"type": "http", "method": "GET", "path": HEALTH_PATH}
-    assert any(route.matches(scope)[0] == Match.FULL for route in app.routes)
+    for path in (HEALTH_PATH, "/healthz"):
+        scope = {"type": "http", "method": "GET", "path": path}
+        assert any(route.matches(scope)[0] == Match.FULL for route in app.routes), path
+
+
+def test_compose_app_healthcheck_probes_readyz(services: dict[str, dict[str, Any]],
+                                               runtime: list[tuple[str, str]]) -> None:
+    argv = command_argv(services["app"]["healthcheck"]["test"])
+    assert argv[:4] == ["CMD", "python", "-c", argv[3]]
+    compile(argv[3], "<healthcheck>", "exec")
+    url = re.search(r"https?://[^'\"\s]+", argv[3])
+    assert url
+    probe = urlsplit(url.group())
+    assert probe.path == HEALTH_PATH
+    assert probe.port == int(last(runtime, "EXPOSE").split("/")[0])
 
 
 # --- compose -------------------------------------------------------------------

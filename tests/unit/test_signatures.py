@@ -32,9 +32,11 @@ from fedblog.federation.signatures import (
     load_private_key_pem,
     load_public_key_pem,
     parse_signature,
+    precheck_signature,
     sign_bytes,
     sign_request_cavage,
     sign_request_rfc9421,
+    signed_authority,
     signing_string,
     verify_signature,
 )
@@ -830,3 +832,51 @@ def test_fuzz_parse_signature_only_raises_signature_error(
             step()
         except SignatureError as exc:
             assert exc.code in REASON_CODES
+
+
+# --- what needs no key (issue 14) -----------------------------------------------------------
+
+
+def _precheck_code(request: HttpRequestParts, *, now: float = NOW) -> str | None:
+    try:
+        precheck_signature(parse_signature(request), request, now=now, policy=VerifyPolicy())
+    except SignatureError as exc:
+        return exc.code
+    return None
+
+
+def test_precheck_refuses_without_a_key_what_verify_would(rsa_key: rsa.RSAPrivateKey) -> None:
+    """Date window, Digest and signed-header set are judged before any key is fetched, with
+    the codes verify_signature gives: no key object is passed at all."""
+    signed = sign_request_cavage(post(), key_id="k", private_key=rsa_key, now=NOW)
+    assert _precheck_code(signed) is None
+    assert _precheck_code(signed, now=NOW + 3 * 3600) == "date_outside_window"
+    tampered = HttpRequestParts(signed.method, signed.url, signed.headers, b'{"type": "Undo"}')
+    assert _precheck_code(tampered) == "digest_mismatch"
+    assert _precheck_code(signed.without_fields(("digest",))) == "missing_signed_header"
+    value = signed.field_value("signature") or ""
+    half = replace_header(signed, "Signature",
+                          value.replace('headers="(request-target) host date digest"',
+                                        'headers="(request-target) date digest"'))
+    assert _precheck_code(half) == "missing_required_component"
+    rfc = sign_request_rfc9421(post(), key_id="k", private_key=rsa_key, now=NOW)
+    assert _precheck_code(rfc) is None
+    assert _precheck_code(rfc, now=NOW + 3 * 3600) == "created_outside_window"
+
+
+def test_signed_authority_is_the_signed_host(rsa_key: rsa.RSAPrivateKey) -> None:
+    signed = sign_request_cavage(post(), key_id="k", private_key=rsa_key, now=NOW)
+    assert signed_authority(parse_signature(signed), signed) == "blog.example:8443"
+    # A request signed for another host keeps that host: the inbox compares it with its own.
+    elsewhere = sign_request_cavage(post("https://follower.example/inbox?x=1"), key_id="k",
+                                    private_key=rsa_key, now=NOW)
+    replayed = HttpRequestParts("POST", INBOX, elsewhere.headers, elsewhere.body)
+    assert signed_authority(parse_signature(replayed), replayed) == "follower.example"
+    # Host not signed: no authority to trust.
+    value = signed.field_value("signature") or ""
+    unsigned_host = replace_header(signed, "Signature",
+                                   value.replace(" host date", " date"))
+    assert signed_authority(parse_signature(unsigned_host), unsigned_host) is None
+    # RFC 9421: the covered @target-uri is the request's own URL.
+    rfc = sign_request_rfc9421(post(), key_id="k", private_key=rsa_key, now=NOW)
+    assert signed_authority(parse_signature(rfc), rfc) == "blog.example:8443"

@@ -24,9 +24,16 @@ from fedblog.inbox.context import (
     WaitForObject,
 )
 from fedblog.inbox.keyring import ActorUnavailable
+from fedblog.inbox.parents import AncestorMemory, FetchFailed, Unreachable
 
 log = logging.getLogger(__name__)
+# One attempt at a reply fetches at most: its object (when not embedded), MAX_ANCESTOR_FETCHES
+# ancestors and their authors (when unknown). A retry fetches again only what failed (the
+# ancestors found are remembered), so one activity causes at most 2 × 5 + 1 fetches that
+# succeed plus one failing fetch per attempt (processor.MAX_ATTEMPTS).
 MAX_ANCESTOR_FETCHES = 5
+# One per process (as the keyring and the parent cache are).
+ANCESTORS = AncestorMemory()
 MAX_COMMENT_CHARS = 100_000  # the sanitiser's limit
 
 
@@ -35,8 +42,12 @@ async def precheck(checks: PrecheckContext, activity: Activity) -> None:
     blog that does not exist. A reply to a held or refused comment is taken (and held):
     Mastodon never retries a 4xx, so refusing it would lose the reply for good."""
     note = created_note(activity)
-    if note is None:
-        return
+    if note is not None:
+        await precheck_note(checks, activity, note)
+
+
+async def precheck_note(checks: PrecheckContext, activity: Activity, note: Note) -> None:
+    """The checks of a reply `note` that `activity` brings (a Create, or a ReplyRequest)."""
     if note.attributed_to != activity.actor:
         raise Rejected(401, f"the object's attributedTo {note.attributed_to} is not the signer "
                             f"{activity.actor}")
@@ -51,19 +62,15 @@ async def precheck(checks: PrecheckContext, activity: Activity) -> None:
         raise Rejected(404, f"inReplyTo {note.in_reply_to} is no post or comment of this blog")
 
 
-class Unreachable(Exception):
-    """The object cannot be fetched now (refused, gone or not there yet)."""
-
-
-async def _fetch_note(ctx: HandlerContext, url: str) -> Note | None:
+async def fetch_note(ctx: HandlerContext, url: str) -> Note | None:
     """The Note at `url`; None when it is something else. Unreachable when its server refuses
-    it; RetryLater when the server could not answer."""
+    it; FetchFailed when the server could not answer."""
     try:
         found = parse_object(await ctx.services.client.fetch_json(url))
     except FetchError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
             raise Unreachable(url) from exc
-        raise RetryLater(f"fetching {url}: {exc}") from exc
+        raise FetchFailed(f"fetching {url}: {exc.detail}") from exc
     except VocabError:
         return None
     if not isinstance(found, Note) or host_of(found.id) != host_of(url):
@@ -87,9 +94,11 @@ async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list
         if in_reply_to.startswith(ctx.services.urls.base + "/") or len(ancestors) >= MAX_ANCESTOR_FETCHES:
             return None, []
         try:
-            fetched = await _fetch_note(ctx, in_reply_to)
+            fetched = await ANCESTORS.fetch(in_reply_to, lambda url: fetch_note(ctx, url))
         except Unreachable as exc:
             raise WaitForObject(in_reply_to) from exc
+        except FetchFailed as exc:
+            raise RetryLater(str(exc)) from exc
         if fetched is None:
             return None, []
         ancestors.append(fetched)
@@ -102,11 +111,20 @@ async def handle(ctx: HandlerContext) -> Result:
     note = created_note(activity)
     if note is None and activity.object_id:
         try:
-            note = await _fetch_note(ctx, activity.object_id)
+            note = await fetch_note(ctx, activity.object_id)
         except Unreachable:
             return Result.IGNORED
+        except FetchFailed as exc:
+            raise RetryLater(str(exc)) from exc
     if note is None or note.attributed_to != activity.actor or not note.in_reply_to:
         return Result.IGNORED
+    return await store_note(ctx, note)
+
+
+async def store_note(ctx: HandlerContext, note: Note) -> Result:
+    """The reply `note` (its author checked to be the activity's actor) joins the thread,
+    after the ancestors that had to be fetched; also the ReplyRequest handler's last step."""
+    activity = ctx.activity
     parent, ancestors = await _resolve(ctx, note)
     if parent is None:
         return Result.IGNORED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
@@ -37,7 +39,16 @@ def requires_token(endpoint: Endpoint) -> Endpoint:
         if token is None:
             return json_error(401, "an API token is required (Authorization: Bearer …)",
                               headers={"WWW-Authenticate": "Bearer"})
+        # Failed tokens are throttled per client and per token prefix (blog/sessions.py); a
+        # right token costs nothing, so a flood of wrong ones does not lock the author out.
+        throttle = services(request).login_attempts
+        client = request.client.host if request.client else "-"
+        wait = throttle.wait(client, token, time.monotonic())
+        if wait is not None:
+            return json_error(429, "too many failed API tokens from this client; wait",
+                              headers={"Retry-After": str(max(1, math.ceil(wait)))})
         if not await token_is_valid(request, token):
+            throttle.failed(client, token, time.monotonic())
             return json_error(401, "the API token is not valid",
                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         return await endpoint(request)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedblog.blog.blocks import BlockNotFound, StoredBlock
+from fedblog.blog.blocks import BadHost, BlockNotFound, ImportNotFound, StoredBlock, StoredImport
 from fedblog.blog.reports import CannotReport, ReportNotFound
 from fedblog.federation.webfinger import HandleError
 from fedblog.models import RemoteActor
@@ -73,9 +73,10 @@ async def create_block(request: Request) -> Response:
                                                 expires_at=expires_at)
     else:
         assert domain is not None
-        if not domain.strip() or " " in domain.strip():
-            raise ApiError(422, "domain must be a host name", "domain")
-        outcome = await blog.blocks.block_domain(domain, reason=reason, expires_at=expires_at)
+        try:
+            outcome = await blog.blocks.block_domain(domain, reason=reason, expires_at=expires_at)
+        except BadHost as exc:
+            raise ApiError(422, f"domain must be a host name: {exc}", "domain") from exc
     return json_response({**block_json(outcome.block),
                           "followers_removed": outcome.followers_removed,
                           "comments_hidden": outcome.comments_hidden}, 201)
@@ -112,8 +113,26 @@ async def import_domains(request: Request) -> Response:
         raise ApiError(400, "the CSV is not UTF-8") from exc
     if "#domain" not in text.split("\n", 1)[0] and "domain" not in text.split("\n", 1)[0]:
         raise ApiError(400, "the CSV needs a header row starting with #domain")
-    imported = await services(request).blocks.import_csv(text)
-    return json_response({"imported": imported})
+    job = await services(request).blocks.start_import(text)
+    location = f"/api/v1/blocks/imports/{job.id}"
+    return json_response({**import_json(job), "url": location}, 202,
+                         headers={"Location": location})
+
+
+def import_json(job: StoredImport) -> dict[str, Any]:
+    return {"id": job.id, "state": job.state, "total": job.total, "done": job.done,
+            "errors": job.errors, "skipped": job.skipped, "imported": job.imported,
+            "created_at": iso(job.created_at),
+            "finished_at": iso(job.finished_at) if job.finished_at else None}
+
+
+@api
+async def get_import(request: Request) -> Response:
+    try:
+        job = await services(request).blocks.get_import(request.path_params["id"])
+    except ImportNotFound as exc:
+        raise ApiError(404, "no such import") from exc
+    return json_response(import_json(job))
 
 
 @api
@@ -146,6 +165,7 @@ routes = [
     Route("/api/v1/blocks/{id:int}", delete_block, methods=["DELETE"]),
     Route("/api/v1/blocks/domains.csv", export_domains, methods=["GET"]),
     Route("/api/v1/blocks/domains.csv", import_domains, methods=["POST"]),
+    Route("/api/v1/blocks/imports/{id:int}", get_import, methods=["GET"]),
     Route("/api/v1/reports/{id:int}/block", block_from_report, methods=["POST"]),
     Route("/api/v1/comments/{id:int}/report", report_commenter, methods=["POST"]),
 ]

@@ -34,7 +34,7 @@ def follower_json(follower: Follower) -> dict[str, Any]:
 async def _list(request: Request, state: str) -> Response:
     limit = v.limit_param(request)
     offset_raw = request.query_params.get("offset", "0")
-    if not offset_raw.isdigit() or len(offset_raw) > 9:
+    if not (offset_raw.isascii() and offset_raw.isdigit()) or len(offset_raw) > 9:
         raise ApiError(422, "offset must be a non-negative integer", "offset")
     page = await services(request).followers.page(state, limit=limit, offset=int(offset_raw))
     return json_response({"items": [follower_json(f) for f in page.items], "total": page.total})

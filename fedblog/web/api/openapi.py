@@ -23,7 +23,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERROR = _json(_ref("Error"), "error")
-ERRORS = {"400": ERROR, "401": ERROR, "413": ERROR, "422": ERROR}
+# 429: too many failed tokens from this client (Retry-After says how long to wait)
+ERRORS = {"400": ERROR, "401": ERROR, "413": ERROR, "422": ERROR, "429": ERROR}
 POST_ID = {"name": "id", "in": "path", "required": True,
            "schema": {"type": "integer", "minimum": 0, "maximum": 2**62}}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}
@@ -247,7 +248,9 @@ PATHS.update({
     "/api/v1/moderation/rules": {
         "get": _op("Keyword and regex rules that hold or mark comments as spam",
                    {"200": _json({"type": "object"}, "rules")}),
-        "post": _op("Add a rule", {"201": _json({"type": "object"}, "the rule")},
+        "post": _op("Add a rule (a regex is RE2 syntax, matched in linear time: back-references"
+                    " and look-arounds are refused with 422)",
+                    {"201": _json({"type": "object"}, "the rule")},
                     body=_ref("Rule")),
     },
     "/api/v1/moderation/rules/{id}": {
@@ -313,9 +316,33 @@ PATHS["/api/v1/blocks/{id}"] = {
 }
 PATHS["/api/v1/blocks/domains.csv"] = {
     "get": _op("Export the domain blocks", {"200": CSV}),
-    "post": {**_op("Import domain blocks (suspend rows)", {
-        "200": _json({"type": "object"}, "the imported domains")}),
+    "post": {**_op("Import domain blocks (Mastodon's CSV) in the background: answers at once "
+                   "with the job (Location: its URL); every row is checked first, and a bad "
+                   "line refuses the file", {
+        "202": _json(_ref("BlockImport"), "the job, queued"), "413": ERROR}),
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+}
+SCHEMAS["BlockImport"] = {
+    "type": "object", "required": ["id", "state", "total", "done", "errors", "skipped", "imported"],
+    "properties": {
+        "id": {"type": "integer"}, "url": {"type": "string"},
+        "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "total": {"type": "integer", "description": "data rows in the file"},
+        "done": {"type": "integer", "description": "rows checked and written so far"},
+        "errors": {"type": "array", "description": "refused lines; nothing is imported when any",
+                   "items": {"type": "object", "properties": {
+                       "line": {"type": ["integer", "null"]}, "error": {"type": "string"}}}},
+        "skipped": {"type": "array", "description": "silence and noop rows, not applied",
+                    "items": {"type": "object", "properties": {
+                        "line": {"type": "integer"}, "domain": {"type": "string"},
+                        "severity": {"type": "string"}, "note": {"type": "string"}}}},
+        "imported": {"type": "array", "items": {"type": "string"},
+                     "description": "the domains blocked, each in its one spelling"},
+        "created_at": {"type": "string"}, "finished_at": NULLABLE_STRING}}
+PATHS["/api/v1/blocks/imports/{id}"] = {
+    "get": _op("A domain blocklist import: its progress, refused lines and skipped rows",
+               {"200": _json(_ref("BlockImport"), "the job"), "404": ERROR},
+               params=[{**POST_ID, "description": "import id"}]),
 }
 PATHS["/api/v1/reports/{id}/block"] = {
     "post": _op("Block the authors of the reported comments and resolve the report",

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedblog.blog.blocks import BlockNotFound
+from fedblog.blog.blocks import BadHost, BlockNotFound
 from fedblog.federation.webfinger import HandleError
 from fedblog.web.desk.common import Form, back, desk_view, render
 from fedblog.web.desk.session import Session
@@ -59,9 +59,12 @@ async def _block(request: Request, form: Form) -> str:
             raise Unusable("The blog cannot block itself.")
         await blog.blocks.block_actor(actor_id, actor, reason=reason, expires_at=expires_at)
     else:
-        if " " in domain or len(domain) > 253 or "/" in domain.split("://")[-1]:
+        if len(domain) > 253 or "/" in domain.split("://")[-1].rstrip("/"):
             raise Unusable("A server is a host name, like spam.example.")
-        await blog.blocks.block_domain(domain, reason=reason, expires_at=expires_at)
+        try:
+            await blog.blocks.block_domain(domain, reason=reason, expires_at=expires_at)
+        except BadHost as exc:
+            raise Unusable("A server is a host name, like spam.example.") from exc
     return "blocked"
 
 

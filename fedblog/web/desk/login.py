@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 
@@ -43,20 +44,26 @@ async def login(request: Request) -> Response:
                                     "open the login page again.")
     blog = services(request)
     client = request.client.host if request.client else "-"
-    if blog.login_attempts.take(client, time.monotonic()) is not None:
-        return _login_form(request, status=429, error="Too many attempts; wait a minute.")
     token = form.get("token", "").strip()
+    # Only failures count (per client and per token prefix, shared with the API): a right token
+    # is never slowed by someone else's wrong ones.
+    wait = blog.login_attempts.wait(client, token, time.monotonic())
+    if wait is not None:
+        response = _login_form(request, status=429, error="Too many failed attempts; wait a minute.")
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     if not token or not await blog.tokens.is_valid(token, blog.runtime.settings.api_token):
+        blog.login_attempts.failed(client, token, time.monotonic())
         return _login_form(request, status=401, error="That token is not valid.")
     response = RedirectResponse(f"{sessions.PATH}/", status_code=303)
-    sessions.start(request, response, sessions.new_session(token))
+    sessions.start(request, response, await sessions.new_session(request, token))
     return response
 
 
 @desk_view
 async def logout(request: Request, session: Session, form: Form) -> Response:
     response = back(Form(), f"{sessions.PATH}/login", notice="logged_out")
-    sessions.end(response)
+    await sessions.end(request, session, response)
     return response
 
 

@@ -2,8 +2,9 @@
 and a CSRF token that every form carries and every POST must return.
 
 The cookie is sealed with AES-GCM under a key derived from the instance actor's private key, so
-no session table is needed and every process agrees. It holds the SHA-256 of the token it was
-opened with: revoking the token (or changing FEDBLOG_API_TOKEN) ends the session too.
+every process agrees. It holds a random session id, live only while its row is in desk_sessions
+(logging out deletes it: the same cookie replayed is refused), and the SHA-256 of the token it
+was opened with: revoking the token (or changing FEDBLOG_API_TOKEN) ends the session too.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ LOGIN_COOKIE = "fedblog_desk_login"
 PATH = "/desk"
 LIFETIME = 14 * 86400
 LOGIN_LIFETIME = 3600
-SEAL_CONTEXT = b"fedblog desk session v1"
+SEAL_CONTEXT = b"fedblog desk session v2"
 
 
 @dataclass(frozen=True)
 class Session:
+    id: str
     token_hash: bytes
     csrf: str
     expires: int
@@ -49,7 +51,7 @@ def _key(runtime: Runtime) -> bytes:
 
 
 def seal(runtime: Runtime, session: Session) -> str:
-    payload = json.dumps({"h": session.token_hash.hex(), "c": session.csrf,
+    payload = json.dumps({"s": session.id, "h": session.token_hash.hex(), "c": session.csrf,
                           "e": session.expires}).encode()
     nonce = os.urandom(12)
     sealed = AESGCM(_key(runtime)).encrypt(nonce, payload, SEAL_CONTEXT)
@@ -60,7 +62,8 @@ def unseal(runtime: Runtime, value: str, now: float | None = None) -> Session | 
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         payload = json.loads(AESGCM(_key(runtime)).decrypt(raw[:12], raw[12:], SEAL_CONTEXT))
-        session = Session(bytes.fromhex(payload["h"]), str(payload["c"]), int(payload["e"]))
+        session = Session(str(payload["s"]), bytes.fromhex(payload["h"]), str(payload["c"]),
+                          int(payload["e"]))
     except (ValueError, KeyError, TypeError, InvalidTag):
         return None
     return session if session.expires > (time.time() if now is None else now) else None
@@ -72,14 +75,19 @@ async def current_session(request: Request) -> Session | None:
         return None
     blog = services(request)
     session = unseal(blog.runtime, value)
-    if session is None or not await blog.tokens.hash_is_valid(
-            session.token_hash, blog.runtime.settings.api_token):
+    if session is None or not await blog.desk_sessions.is_live(session.id, session.token_hash):
+        return None
+    if not await blog.tokens.hash_is_valid(session.token_hash, blog.runtime.settings.api_token):
         return None
     return session
 
 
-def new_session(token: str) -> Session:
-    return Session(hash_token(token), secrets.token_urlsafe(32), int(time.time()) + LIFETIME)
+async def new_session(request: Request, token: str) -> Session:
+    """A session opened server-side (a desk_sessions row) for a token already checked."""
+    token_hash = hash_token(token)
+    session_id = await services(request).desk_sessions.open(token_hash, LIFETIME)
+    return Session(session_id, token_hash, secrets.token_urlsafe(32),
+                   int(time.time()) + LIFETIME)
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
@@ -98,7 +106,9 @@ def start(request: Request, response: Response, session: Session) -> None:
     response.delete_cookie(LOGIN_COOKIE, path=PATH)
 
 
-def end(response: Response) -> None:
+async def end(request: Request, session: Session, response: Response) -> None:
+    """Ends the session server-side (its row goes), then in the browser."""
+    await services(request).desk_sessions.close(session.id)
     response.delete_cookie(COOKIE, path=PATH)
 
 
