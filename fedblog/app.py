@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True,
             finally:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                # A blocklist import under way ends before the database goes.
+                await services.blocks.wait_for_imports()
 
     routes = [
         *health.routes, *metrics.routes,

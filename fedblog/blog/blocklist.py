@@ -73,7 +73,7 @@ def _domain_candidates(host: str) -> Iterable[str]:
         bare = host.rsplit(":", 1)[0] if ":" in host else host
     if bare != host:
         yield bare
-    if bare.startswith("[") or bare.replace(".", "").isdigit():
+    if bare.startswith("[") or bare.replace(".", "").isascii() and bare.replace(".", "").isdigit():
         return
     parts = bare.split(".")
     for i in range(1, len(parts) - 1):

@@ -66,4 +66,4 @@ def http_url(data: dict[str, Any], name: str, *, required: bool = False) -> str 
 
 def row_id(raw: str | None) -> int | None:
     """A row id (a `before` cursor, say) as a query string carries it; None when it is not one."""
-    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) < 19 else None

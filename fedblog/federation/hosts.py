@@ -32,12 +32,12 @@ def normalise_host(host: str, port: int | None = None, scheme: str | None = None
     host = host.strip()
     if port is None and host.count(":") == 1 and not host.startswith("["):
         name, _, written = host.partition(":")
-        if not written.isdigit():
+        if not (written.isascii() and written.isdigit()):
             raise BadHost(f"not a port: {written[:20]!r}")
         host, port = name, int(written)
     elif host.startswith("[") and "]:" in host:
         name, _, written = host.rpartition(":")
-        if not written.isdigit():
+        if not (written.isascii() and written.isdigit()):
             raise BadHost(f"not a port: {written[:20]!r}")
         host, port = name, int(written)
     host = host.strip("[]").rstrip(".").lower()

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import httpx
 
 from fedblog.federation.addresses import guarded_transport, tls_context
+from fedblog.federation.hosts import url_host_or_empty
 from fedblog.federation.rawpost import RawPoster
 
 ClientFactory = Callable[[], httpx.AsyncClient]
@@ -58,7 +58,7 @@ class HostClients:
         return pool
 
     def for_url(self, url: str) -> httpx.AsyncClient:
-        host = urlsplit(url).netloc.lower()
+        host = url_host_or_empty(url)
         client = self._clients.get(host)
         if client is None:
             client = self._clients[host] = self.factory()

@@ -333,8 +333,8 @@ class RawPoster:
             return [host]
         try:
             return await public_addresses(host, port)
-        except ForbiddenAddress as exc:
-            raise ConnectError(str(exc)) from exc
+        except ForbiddenAddress as exc:  # the admin reads delivery errors: give the detail
+            raise ConnectError(exc.detail) from exc
 
     async def _connect(self, target: Target, timeout: float) -> _Connection:
         scheme, host, port = target.key

@@ -111,7 +111,7 @@ def _timestamp(raw: str | None, name: str) -> int | None:
         return None
     try:
         # The draft allows a decimal `expires`; sub-second precision does not matter here.
-        return int(raw) if raw.isdigit() else int(float(raw))
+        return int(raw) if raw.isascii() and raw.isdigit() else int(float(raw))
     except (ValueError, OverflowError) as exc:
         raise fail(Reason.MALFORMED_SIGNATURE, f"{name} is not a timestamp") from exc
 

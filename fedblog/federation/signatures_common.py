@@ -358,7 +358,7 @@ def parse_http_date(value: str) -> int:
     if match is None:
         raise fail(Reason.DATE_UNPARSABLE, "the Date header is not an IMF-fixdate")
     day, month, year, hour, minute, second = (
-        int(g) if g.isdigit() else _MONTHS[g] for g in match.groups()
+        int(g) if g.isascii() and g.isdigit() else _MONTHS[g] for g in match.groups()
     )
     try:
         # datetime validates the calendar (no 31 Feb); a leap second counts as :59.

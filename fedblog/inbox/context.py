@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from fedblog.blog.actors import RemoteActors
@@ -15,7 +15,7 @@ from fedblog.blog.reactions import Reactions
 from fedblog.federation.client import FederationClient
 from fedblog.federation.vocab import Activity
 from fedblog.inbox.keyring import Keyring
-from fedblog.inbox.parents import ParentCache
+from fedblog.inbox.parents import AncestorMemory, ParentCache
 from fedblog.inbox.queue import InboxQueue
 from fedblog.storage.db import Connection
 from fedblog.storage.inbox import InboxItem
@@ -72,6 +72,8 @@ class HandlerServices:
     reactions: Reactions
     flags: Flags
     actors: RemoteActors
+    # Fetched ancestors of replies, remembered across retries and shared by concurrent ones.
+    ancestors: AncestorMemory = field(default_factory=AncestorMemory)
 
 
 @dataclass(frozen=True)

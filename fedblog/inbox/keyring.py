@@ -206,7 +206,10 @@ class Keyring:
         except RemoteGone as exc:
             raise KeyUnavailable(f"the key's owner is gone: {exc}") from exc
         except FetchError as exc:
-            raise KeyUnavailable(f"could not fetch key {key_id}: {exc}") from exc
+            # The sender is not authenticated yet: what the fetch met (DNS answers, connection
+            # errors) goes to the log, not into the answer.
+            log.info("key %s not fetched: %s", key_id, exc.detail)
+            raise KeyUnavailable("could not fetch the key") from exc
         except VocabError as exc:
             # The document itself is unusable (hostile JSON, not an actor): whatever key is
             # asked for under this URL, do not fetch it again for a while.
@@ -235,8 +238,11 @@ class Keyring:
         try:
             document = await fetch_document(self.client, actor_id)
             actor = parse_actor(document)
-        except (FetchError, VocabError) as exc:
-            raise ActorUnavailable(f"could not fetch actor {actor_id}: {exc}") from exc
+        except FetchError as exc:
+            log.info("actor %s not fetched: %s", actor_id, exc.detail)
+            raise ActorUnavailable(f"could not fetch actor {actor_id}") from exc
+        except VocabError as exc:
+            raise ActorUnavailable(f"could not use actor {actor_id}: {exc}") from exc
         if actor.id != actor_id:
             raise ActorUnavailable(f"{actor_id} served a document for {actor.id}")
         await self.actors.store(remote_actor(actor), document)

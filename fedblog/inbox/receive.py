@@ -52,10 +52,10 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _top_level_actor(body: bytes) -> str | None:
-    """The top-level "actor" id as json.loads reads it; Rejected(400) when the top level names
-    any key twice (the parser keeps the last, a scan of the raw body would find the first).
-    None when the body is not a JSON object with an actor: the checks after the key say why."""
+def _peek(body: bytes) -> tuple[object | None, str | None]:
+    """The parsed body (None when it is no JSON: the checks after the key say why) and its
+    top-level "actor" id as json.loads reads it; Rejected(400) when the top level names any key
+    twice (the parser keeps the last, a scan of the raw body would find the first)."""
     last: list[list[tuple[str, object]]] = [[]]
 
     def keep(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -65,9 +65,9 @@ def _top_level_actor(body: bytes) -> str | None:
     try:
         data = json.loads(body, object_pairs_hook=keep, parse_constant=_no_constants)
     except (ValueError, UnicodeError, RecursionError):
-        return None
+        return None, None
     if not isinstance(data, dict):
-        return None
+        return data, None
     if len(data) != len(last[0]):
         names = [key for key, _ in last[0]]
         twice = next(key for index, key in enumerate(names) if key in names[:index])
@@ -75,7 +75,7 @@ def _top_level_actor(body: bytes) -> str | None:
     actor = data.get("actor")
     if isinstance(actor, dict):
         actor = actor.get("id")
-    return actor if isinstance(actor, str) and actor else None
+    return data, (actor if isinstance(actor, str) and actor else None)
 
 
 def _stored_text(body: bytes, data: object) -> str:
@@ -113,10 +113,10 @@ class InboxReceiver:
 
     async def receive(self, request: HttpRequestParts, sender_ip: str | None) -> Accepted:
         parsed = self._parse_signature(request)
-        self._gate(parsed.key_id, request.body)
+        peeked = self._gate(parsed.key_id, request.body)
         self._before_key(parsed, request)
         key = await self._verify(parsed, request)
-        data, text, activity = self._parse_body(request.body)
+        data, text, activity = self._parse_body(request.body, peeked)
         if activity.actor in self.own_actors or url_host_or_empty(activity.actor) == self.own_host:
             raise Rejected(403, "own_actor: this server's own activities are not taken from outside")
         self._refuse_blocked(activity)
@@ -135,14 +135,14 @@ class InboxReceiver:
         stored = await self.batcher.store(item)
         return Accepted(activity.id, activity.type, duplicate=not stored)
 
-    def _gate(self, key_id: str, body: bytes) -> None:
+    def _gate(self, key_id: str, body: bytes) -> object | None:
         """Before any key fetch: blocked senders get 403, floods 429, a body naming a top-level
         key twice 400. The actor is the one the parser keeps (escapes decoded), so the limit
         and the block apply to the actor the activity is processed as."""
         blocklist = self.blocklist
         if blocklist.url_blocked(key_id):
             raise Rejected(403, "the sender is blocked")
-        claimed = _top_level_actor(body)
+        peeked, claimed = _peek(body)
         if claimed and blocklist.actor_blocked(claimed):
             raise Rejected(403, "the sender is blocked")
         now = time.monotonic()
@@ -151,6 +151,7 @@ class InboxReceiver:
             wait = buckets.take(key, now)
             if wait is not None:
                 raise Rejected(429, "too many requests", retry_after=wait)
+        return peeked
 
     def _before_key(self, parsed: ParsedSignature, request: HttpRequestParts) -> None:
         """What needs no key, checked before one is fetched: the Date window, the Digest, the
@@ -211,12 +212,13 @@ class InboxReceiver:
         return await self.keyring.confirm(key)
 
     @staticmethod
-    def _parse_body(body: bytes) -> tuple[object, str, Activity]:
-        """The parsed body, the JSON text to store and the activity."""
+    def _parse_body(body: bytes, peeked: object | None) -> tuple[object, str, Activity]:
+        """The parsed body (`peeked`, parsed before the key was fetched, when it was JSON), the
+        JSON text to store and the activity."""
         if b"\\u0000" in body:
             raise Rejected(400, "body contains a NUL character")
         try:
-            data = json.loads(body, parse_constant=_no_constants)
+            data = peeked if peeked is not None else json.loads(body, parse_constant=_no_constants)
             text = _stored_text(body, data)
         except (ValueError, UnicodeError) as exc:
             raise Rejected(400, f"body is not JSON: {exc}") from exc

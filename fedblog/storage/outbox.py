@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+from fedblog.federation.hosts import url_host_or_empty
 from fedblog.storage.db import Connection
 from fedblog.storage.workers import STALE_AFTER, claim_is_free
 
@@ -55,7 +55,7 @@ async def enqueue(conn: Connection, activity_pk: int, inboxes: Sequence[str]) ->
     unique = sorted(set(inboxes))
     if not unique:
         return 0
-    hosts = [(urlsplit(inbox).netloc or "").lower() for inbox in unique]
+    hosts = [url_host_or_empty(inbox) for inbox in unique]
     status = await conn.execute(
         "INSERT INTO deliveries (activity, inbox, host)"
         " SELECT $1, i, h FROM unnest($2::text[], $3::text[]) AS t(i, h)"

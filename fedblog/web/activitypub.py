@@ -18,7 +18,7 @@ PAGE_SIZE = 20
 
 def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
-    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 async def blog_actor(request: Request) -> Response:

@@ -41,7 +41,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = (_header(scope, b"content-length") or b"").decode("latin-1")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     body = b""
     while True:

@@ -82,9 +82,12 @@ async def test_reply_is_held_then_approved_accepted_forwarded_then_rejected(
         [accept] = await commenters.wait_for("Accept")
         assert accept.signature_valid, accept.error
         assert accept.object == note_id and accept.activity["target"] == post["ap_id"]
-        approval = await blog.fetch_as2(accept.activity["result"])
+        # The Accept dereferences at its id (GoToSocial's `approvedBy`), and the follower's
+        # server is sent it too (tests/federation/test_gotosocial_conformance.py)
+        approval = await blog.fetch_as2(accept.activity["id"])
         assert approval.status_code == 200
-        assert approval.json()["interactingObject"] == note_id
+        assert approval.json()["object"] == note_id and approval.json()["type"] == "Accept"
+        await other.wait_for(lambda r: r.type == "Accept" and r.object == note_id)
         # And the follower on the other server receives the original, forwarded unchanged
         [forwarded] = await other.wait_for(lambda r: r.type == "Create" and r.actor == bob.id)
         assert forwarded.activity == {k: v for k, v in create.items()}
@@ -99,7 +102,7 @@ async def test_reply_is_held_then_approved_accepted_forwarded_then_rejected(
         [reject] = await commenters.wait_for("Reject")
         assert reject.signature_valid and reject.object == note_id
         assert await _replies_ids(blog, post["ap_id"]) == []
-        assert (await blog.fetch_as2(accept.activity["result"])).status_code == 410
+        assert (await blog.fetch_as2(accept.activity["id"])).status_code == 410
         history = (await blog.api.get(f"/api/v1/comments/{comment['id']}")).json()["history"]
         assert [h["to_state"] for h in history] == ["pending", "approved", "rejected"]
         assert history[-1]["reason"] == "off topic"

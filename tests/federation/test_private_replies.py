@@ -95,6 +95,8 @@ async def test_followers_only_and_direct_replies_stay_private(database_url: str)
 
         # The author sees them in the desk queue, marked; the API refuses to publish one.
         private_id = (await _row(blog, followers_only))["id"]
+        shown = (await blog.api.get(f"/api/v1/comments/{private_id}")).json()
+        assert shown["visibility"] == "private" and shown["state"] == "pending"
         refused = await blog.api.post(f"/api/v1/comments/{private_id}/approve")
         assert refused.status_code == 409, refused.text
         assert "private" in refused.json()["error"]

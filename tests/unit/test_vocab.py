@@ -716,7 +716,7 @@ def test_id_of_and_host_of() -> None:
     assert id_of({"type": "Note"}) is None and id_of(5) is None and id_of([]) is None
     assert host_of("https://Example.COM:8443/x?y") == "example.com:8443"
     assert host_of("http://localhost:8080/users/a") == "localhost:8080"
-    assert host_of("https://[2001:db8::1]:443/") == "[2001:db8::1]:443"
+    assert host_of("https://[2001:db8::1]:443/") == "[2001:db8::1]"  # the default port dropped
     with pytest.raises(VocabError):
         host_of("not a url")
     with pytest.raises(VocabError):

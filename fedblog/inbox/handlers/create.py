@@ -24,7 +24,7 @@ from fedblog.inbox.context import (
     WaitForObject,
 )
 from fedblog.inbox.keyring import ActorUnavailable
-from fedblog.inbox.parents import AncestorMemory, FetchFailed, Unreachable
+from fedblog.inbox.parents import FetchFailed, Unreachable
 
 log = logging.getLogger(__name__)
 # One attempt at a reply fetches at most: its object (when not embedded), MAX_ANCESTOR_FETCHES
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 # succeed plus one failing fetch per attempt (processor.MAX_ATTEMPTS).
 MAX_ANCESTOR_FETCHES = 5
 # One per process (as the keyring and the parent cache are).
-ANCESTORS = AncestorMemory()
 MAX_COMMENT_CHARS = 100_000  # the sanitiser's limit
 
 
@@ -94,7 +93,7 @@ async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list
         if in_reply_to.startswith(ctx.services.urls.base + "/") or len(ancestors) >= MAX_ANCESTOR_FETCHES:
             return None, []
         try:
-            fetched = await ANCESTORS.fetch(in_reply_to, lambda url: fetch_note(ctx, url))
+            fetched = await ctx.services.ancestors.fetch(in_reply_to, lambda url: fetch_note(ctx, url))
         except Unreachable as exc:
             raise WaitForObject(in_reply_to) from exc
         except FetchFailed as exc:

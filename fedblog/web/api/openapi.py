@@ -115,6 +115,9 @@ SCHEMAS: dict[str, Any] = {
                     "summary": {"type": ["string", "null"],
                                 "description": "the commenter's content warning"},
                     "sensitive": {"type": "boolean"},
+                    "visibility": {"enum": ["public", "unlisted", "private"],
+                                   "description": "private: a followers-only or direct reply,"
+                                                  " shown to the author only, never approved"},
                     "attachments": {"type": "array", "items": {"type": "object", "properties": {
                         "url": {"type": "string"}, "media_type": NULLABLE_STRING,
                         "name": {"type": ["string", "null"], "description": "alt text"},

@@ -37,7 +37,7 @@ async def blocks_page(request: Request, session: Session, form: Form) -> Respons
 def _expiry(raw: str) -> datetime | None:
     if not raw.strip():
         return None
-    if not raw.strip().isdigit() or not 0 < int(raw) <= MAX_DAYS:
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or not 0 < int(raw) <= MAX_DAYS:
         raise Unusable(f"expires after must be a number of days from 1 to {MAX_DAYS}")
     return datetime.now(UTC) + timedelta(days=int(raw))
 

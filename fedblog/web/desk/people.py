@@ -18,7 +18,7 @@ PAGE_SIZE = 50
 @desk_view
 async def followers_page(request: Request, session: Session, form: Form) -> Response:
     raw = request.query_params.get("offset", "0")
-    offset = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    offset = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
     followers = services(request).followers
     pending = await followers.page("pending", limit=PAGE_SIZE)
     accepted = await followers.page("accepted", limit=PAGE_SIZE, offset=offset)

@@ -83,7 +83,7 @@ def _moderate_endpoint(action: Action) -> Endpoint:
 
 @desk_view
 async def bulk(request: Request, session: Session, form: Form) -> Response:
-    ids = [int(i) for i in form.getall("ids") if i.isdigit() and len(i) < 19][:500]
+    ids = [int(i) for i in form.getall("ids") if i.isascii() and i.isdigit() and len(i) < 19][:500]
     try:
         action = Action(form.get("action"))
     except ValueError:
