@@ -125,3 +125,8 @@ class Comment:
     sensitive: bool = False
     attachments: tuple[MediaLink, ...] = ()
     emojis: tuple[CustomEmoji, ...] = ()
+    visibility: str = "public"   # 'public', 'unlisted' or 'private' (the author's only)
+
+    @property
+    def private(self) -> bool:
+        return self.visibility == "private"

@@ -18,7 +18,7 @@ from fedblog.blog.moderation import (
     next_state,
 )
 from fedblog.federation.vocab import Activity, Note, host_of
-from fedblog.models import Comment
+from fedblog.models import BlogSettings, Comment
 from fedblog.outbox import as2, publish
 from fedblog.storage import actors as actors_store
 from fedblog.storage import comments as comments_store
@@ -116,9 +116,8 @@ class CommentService:
         self.urls = urls
 
     # ---- replies arriving
-    async def decide(self, conn: Connection, actor_id: str, text: str,
+    async def decide(self, conn: Connection, settings: BlogSettings, actor_id: str, text: str,
                      parent_state: str = "approved") -> Decision:
-        settings = await settings_store.get_settings(conn)
         rules = [Rule(**r) for r in await comments_store.rules(conn)]
         facts = await comments_store.commenter_facts(conn, actor_id, 3600)
         commenter = Commenter(is_follower=facts.is_follower,
@@ -136,8 +135,10 @@ class CommentService:
         draft = _new_comment(note, parent, "pending", reception)
         # A private reply is kept for the author, whatever the policy: never approved, so never
         # shown, counted or federated (not even an Accept or Reject).
+        settings = await settings_store.get_settings(conn)
         decision = (PRIVATE_DECISION if draft.visibility == "private" else
-                    await self.decide(conn, draft.actor_id, draft.content_text, parent.state))
+                    await self.decide(conn, settings, draft.actor_id, draft.content_text,
+                                      parent.state))
         comment = await comments_store.insert(conn, _with_state(draft, decision.state))
         if comment is None:
             return None
@@ -145,7 +146,10 @@ class CommentService:
         await comments_store.log_transition(conn, comment.id, None, decision.state,
                                             decision.decided_by, decision.reason)
         if comment.state == "approved":
-            comment = await self._approved(conn, comment, reception.raw_activity)
+            comment = await comments_store.set_approval_token(conn, comment.id,
+                                                              secrets.token_urlsafe(16))
+            await self._announce_approval(conn, comment, reception.raw_activity,
+                                          settings.moderation_policy)
         return comment
 
     # ---- the author's decisions
@@ -160,8 +164,7 @@ class CommentService:
                     decided_by: str, reason: str | None,
                     reaches_blocked: bool = False) -> Comment:
         target = next_state(comment.state, action)
-        private = await comments_store.visibilities(conn, [comment.id]) == {comment.id: "private"}
-        if target == "approved" and private:
+        if target == "approved" and comment.private:
             raise PrivateReply("a private reply (followers-only or direct) is never published: "
                                "it stays visible to you only")
         if target == "approved" and comment.parent_comment_id is not None:
@@ -175,8 +178,10 @@ class CommentService:
                                                  reason=reason, approval_token=token)
         if target == "approved" and not comment.is_author:
             detail = await comments_store.detail(conn, comment.id)
-            await self._announce_approval(conn, updated, detail.raw_activity if detail else None)
-        elif private:
+            settings = await settings_store.get_settings(conn)
+            await self._announce_approval(conn, updated, detail.raw_activity if detail else None,
+                                          settings.moderation_policy)
+        elif comment.private:
             pass  # nothing of a private reply leaves the server
         elif target in ("rejected", "removed") or (was_visible and target == "spam"):
             detail = await comments_store.detail(conn, comment.id)
@@ -184,13 +189,8 @@ class CommentService:
                                          reaches_blocked=reaches_blocked)
         return updated
 
-    async def _approved(self, conn: Connection, comment: Comment, raw: object) -> Comment:
-        approved = await comments_store.set_approval_token(conn, comment.id,
-                                                           secrets.token_urlsafe(16))
-        await self._announce_approval(conn, approved, raw)
-        return approved
-
-    async def _announce_approval(self, conn: Connection, comment: Comment, raw: object) -> None:
+    async def _announce_approval(self, conn: Connection, comment: Comment, raw: object,
+                                 policy: str) -> None:
         """The commenter is sent the Accept. When the published policy asks approval of
         anyone (every policy but "everyone"), the followers are sent it too, as GoToSocial does:
         a GoToSocial server that follows the blog keeps a reply under such a policy only with an
@@ -200,8 +200,7 @@ class CommentService:
             request = as2.ReplyRequest.of(raw)
             accept = as2.reply_accept(self.urls, comment.approval_token, comment.ap_id,
                                       comment.in_reply_to, commenter.id, request)
-            settings = await settings_store.get_settings(conn)
-            if request is None and settings.moderation_policy != "everyone":
+            if request is None and policy != "everyone":
                 await publish.to_followers(conn, accept, public=False,
                                            extra_inboxes=(commenter.inbox,))
             else:

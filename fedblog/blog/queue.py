@@ -24,10 +24,10 @@ __all__ = ["CONTEXT_DEPTH", "CommentDetail", "CommentRecord", "ModerationQueue",
            "QueuePage", "actions_for"]
 
 
-def actions_for(comment: Comment, visibility: str = "public") -> list[str]:
+def actions_for(comment: Comment) -> list[str]:
     """What the author may do with the comment now; never publish a private reply."""
     return [action.value for action, (allowed, target) in TRANSITIONS.items()
-            if comment.state in allowed and not (visibility == "private" and target == "approved")]
+            if comment.state in allowed and not (comment.private and target == "approved")]
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,6 @@ class QueueItem:
     actor: RemoteActor | None     # as last fetched, even when the actor is gone since
     actor_gone: bool
     actions: list[str]
-    visibility: str = "public"    # 'private': followers-only or direct, for the author only
-
-    @property
-    def private(self) -> bool:
-        """A followers-only or direct reply: the author sees it here, nobody else anywhere."""
-        return self.visibility == "private"
 
     @property
     def server(self) -> str:
@@ -101,11 +95,9 @@ class ModerationQueue:
         """The newest comments (in `state`, on `post_id`) older than `before`: at most
         3 + `context` queries (+1 with provenance)."""
         async with self.db.connection() as conn:
-            listed = await comments_store.list_filtered(conn, state=state, post_id=post_id,
-                                                        limit=limit, before_id=before)
-            rows = [comment for comment, _ in listed]
-            items, names = await _items(conn, rows, context, provenance,
-                                        {comment.id: seen for comment, seen in listed})
+            rows = await comments_store.list_filtered(conn, state=state, post_id=post_id,
+                                                      limit=limit, before_id=before)
+            items, names = await _items(conn, rows, context, provenance)
         return QueuePage(items, names, rows[-1].id if len(rows) == limit else None)
 
     async def item(self, comment: Comment, *, context: int = 1) -> QueueItem:
@@ -161,13 +153,10 @@ def _chain(comment: Comment, known: dict[int, Comment], depth: int) -> tuple[lis
     return list(reversed(chain)), parent_id is not None
 
 
-async def _items(conn: Connection, comments: list[Comment], depth: int, provenance: bool,
-                 visibilities: dict[int, str] | None = None,
+async def _items(conn: Connection, comments: list[Comment], depth: int, provenance: bool
                  ) -> tuple[list[QueueItem], dict[str, RemoteActor]]:
     if not comments:
         return [], {}
-    if visibilities is None:
-        visibilities = await comments_store.visibilities(conn, [c.id for c in comments])
     known = await _ancestors(conn, comments, depth)
     chains = {c.id: _chain(c, known, depth) for c in comments}
     people = sorted({c.actor_id for c in comments}
@@ -180,8 +169,6 @@ async def _items(conn: Connection, comments: list[Comment], depth: int, provenan
     for comment in comments:
         ancestors, more = chains[comment.id]
         actor, gone = actors.get(comment.actor_id, (None, False))
-        visibility = visibilities.get(comment.id, "public")
         items.append(QueueItem(comment, posts.get(comment.post_id), ancestors, more,
-                               details.get(comment.id), actor, gone,
-                               actions_for(comment, visibility), visibility))
+                               details.get(comment.id), actor, gone, actions_for(comment)))
     return items, {actor_id: actor for actor_id, (actor, _) in actors.items()}

@@ -242,15 +242,27 @@ def verify_cavage(
     check_algorithm_name(parsed)
     checked = crypto.check_public_key(key, policy.min_rsa_bits)
     algorithms = candidate_algorithms(parsed, checked, key_algorithm)
+    text = _signed_text(parsed, request, policy)
+    if not _verifies(algorithms, checked, text, parsed.signature) and not _verifies_quirk(
+        parsed, request, algorithms, checked, policy
+    ):
+        raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
+    _check_content(parsed, request, now, policy)
+
+
+def _signed_text(parsed: ParsedSignature, request: HttpRequestParts, policy: VerifyPolicy) -> str:
+    """The signing string, once the signed headers are there and are the required set."""
     text = signing_string(parsed, request)
     if policy.required_covered:
         _check_required(parsed, request)
     if policy.require_digest_for_body:
         _check_digest_present(request)
-    if not _verifies(algorithms, checked, text, parsed.signature) and not _verifies_quirk(
-        parsed, request, algorithms, checked, policy
-    ):
-        raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
+    return text
+
+
+def _check_content(parsed: ParsedSignature, request: HttpRequestParts, now: float,
+                   policy: VerifyPolicy) -> None:
+    """The Digest matching the body and signed, and the time window."""
     check_present_digests(request)
     digest_signed = parsed.covers("digest") or parsed.covers("content-digest")
     if policy.require_digest_for_body and wants_digest(request) and not digest_signed:
@@ -266,16 +278,8 @@ def precheck_cavage(
     time window. Run before any key is fetched, so a stale, replayed or half-signed request
     costs no fetch; verify_cavage repeats these checks."""
     check_algorithm_name(parsed)
-    signing_string(parsed, request)
-    if policy.required_covered:
-        _check_required(parsed, request)
-    if policy.require_digest_for_body:
-        _check_digest_present(request)
-    check_present_digests(request)
-    digest_signed = parsed.covers("digest") or parsed.covers("content-digest")
-    if policy.require_digest_for_body and wants_digest(request) and not digest_signed:
-        raise fail(Reason.DIGEST_NOT_SIGNED, "a POST must sign its Digest header")
-    _check_time(parsed, request, now, policy)
+    _signed_text(parsed, request, policy)
+    _check_content(parsed, request, now, policy)
 
 
 def signed_authority(parsed: ParsedSignature, request: HttpRequestParts) -> str | None:

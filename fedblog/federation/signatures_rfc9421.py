@@ -343,13 +343,25 @@ def verify_rfc9421(
     check_algorithm_name(parsed)
     checked = crypto.check_public_key(key, policy.min_rsa_bits)
     algorithm = resolve_algorithm(parsed, checked, key_algorithm)
+    base = _signed_base(parsed, request, policy)
+    if not crypto.verify_bytes(algorithm, checked, encode_base(base), parsed.signature):
+        raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
+    _check_content(parsed, request, now, policy)
+
+
+def _signed_base(parsed: ParsedSignature, request: HttpRequestParts, policy: VerifyPolicy) -> str:
+    """The signature base, once the covered components are there and are the required set."""
     base = signature_base(parsed, request)
     if policy.required_covered:
         _check_required(parsed)
     if policy.require_digest_for_body and request.body and not request.has_field("content-digest"):
         raise fail(Reason.MISSING_REQUIRED_COMPONENT, "a request with a body needs Content-Digest")
-    if not crypto.verify_bytes(algorithm, checked, encode_base(base), parsed.signature):
-        raise fail(Reason.SIGNATURE_MISMATCH, "the signature does not match the request")
+    return base
+
+
+def _check_content(parsed: ParsedSignature, request: HttpRequestParts, now: float,
+                   policy: VerifyPolicy) -> None:
+    """The Content-Digest matching the body and covered, and the time window."""
     check_present_digests(request)
     if (
         policy.require_digest_for_body
@@ -369,23 +381,8 @@ def precheck_rfc9421(
 ) -> None:
     """What verify_rfc9421 checks that needs no key (see signatures_cavage.precheck_cavage)."""
     check_algorithm_name(parsed)
-    signature_base(parsed, request)
-    if policy.required_covered:
-        _check_required(parsed)
-    if policy.require_digest_for_body and request.body and not request.has_field("content-digest"):
-        raise fail(Reason.MISSING_REQUIRED_COMPONENT, "a request with a body needs Content-Digest")
-    check_present_digests(request)
-    if (
-        policy.require_digest_for_body
-        and wants_digest(request)
-        and not parsed.covers("content-digest")
-    ):
-        raise fail(Reason.CONTENT_DIGEST_NOT_COVERED, "a POST must cover content-digest")
-    if parsed.created is not None:
-        check_window(parsed.created, now, policy, Reason.CREATED_OUTSIDE_WINDOW, "created",
-                     expires=parsed.expires)
-    else:
-        check_expires(parsed.expires, now, policy)
+    _signed_base(parsed, request, policy)
+    _check_content(parsed, request, now, policy)
 
 
 def signed_authority(parsed: ParsedSignature, request: HttpRequestParts) -> str | None:

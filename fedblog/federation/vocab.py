@@ -318,10 +318,15 @@ def parse_object(data: Any) -> APObject:
 
 
 def created_note(activity: Activity) -> Note | None:
-    """The Note a Create carries, attributed as Mastodon attributes it: a Note without
-    `attributedTo` belongs to the activity's actor when both live on one host (Mastodon's
-    Create uses the activity's actor and only checks the object's host); None otherwise."""
-    note = activity.object
+    """The Note a Create carries (see carried_note)."""
+    return carried_note(activity, activity.object)
+
+
+def carried_note(activity: Activity, note: APObject | None) -> Note | None:
+    """`note` as `activity` carries it (a Create's object, a ReplyRequest's instrument),
+    attributed as Mastodon attributes it: a Note without `attributedTo` belongs to the
+    activity's actor when both live on one host (Mastodon's Create uses the activity's actor
+    and only checks the object's host); None when it is no Note."""
     if not isinstance(note, Note):
         return None
     if (not note.to and activity.to) or (not note.cc and activity.cc):

@@ -12,7 +12,7 @@ from fedblog.storage.db import Connection, Record
 COLUMNS = (
     "id, ap_id, post_id, parent_comment_id, in_reply_to, depth, actor_id, is_author, state,"
     " content_html, content_text, markdown, language, url, published_at, updated_at,"
-    " approval_token, has_ld_signature, summary, sensitive, attachments, emojis"
+    " approval_token, has_ld_signature, summary, sensitive, attachments, emojis, visibility"
 )
 
 
@@ -60,7 +60,7 @@ class CommentDetail:
 COLUMN_NAMES = tuple(COLUMNS.split(", "))
 
 
-_PLAIN = len(COLUMN_NAMES) - 2      # the last two columns are jsonb lists
+_PLAIN = len(COLUMN_NAMES) - 3      # then two jsonb lists, then the visibility
 
 
 def _media(item: dict[str, Any]) -> MediaLink:
@@ -74,7 +74,7 @@ def _from_values(values: Any) -> Comment:
     attachments, emojis = values[_PLAIN], values[_PLAIN + 1]
     media = tuple(_media(a) for a in attachments) if attachments else ()
     emoji = tuple(CustomEmoji(e["shortcode"], e["icon_url"]) for e in emojis) if emojis else ()
-    return Comment(*(*values[:_PLAIN], media, emoji))
+    return Comment(*(*values[:_PLAIN], media, emoji, values[_PLAIN + 2]))
 
 
 def _comment(row: Record) -> Comment:
@@ -208,22 +208,15 @@ async def edit(conn: Connection, comment: Comment, *, content_html: str, content
 
 
 async def list_filtered(conn: Connection, *, state: str | None, post_id: int | None, limit: int,
-                        before_id: int | None) -> list[tuple[Comment, str]]:
-    """A page of comments, newest first, each with its visibility."""
+                        before_id: int | None) -> list[Comment]:
+    """A page of comments, newest first."""
     rows = await conn.fetch(
-        f"SELECT {COLUMNS}, visibility FROM comments WHERE ($1::text IS NULL OR state = $1)"
+        f"SELECT {COLUMNS} FROM comments WHERE ($1::text IS NULL OR state = $1)"
         f" AND ($2::bigint IS NULL OR post_id = $2) AND ($3::bigint IS NULL OR id < $3)"
         f" ORDER BY id DESC LIMIT $4",
         state, post_id, before_id, limit,
     )
-    return [(_comment(r), r["visibility"]) for r in rows]
-
-
-async def visibilities(conn: Connection, comment_ids: list[int]) -> dict[int, str]:
-    """The visibility of each of these comments ('public', 'unlisted' or 'private')."""
-    rows = await conn.fetch("SELECT id, visibility FROM comments WHERE id = ANY($1::bigint[])",
-                            comment_ids)
-    return {row["id"]: row["visibility"] for row in rows}
+    return [_comment(r) for r in rows]
 
 
 async def by_actor(conn: Connection, actor_id: str, states: tuple[str, ...]) -> list[Comment]:

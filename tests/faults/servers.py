@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from typing import Literal
+from typing import Literal, Self
 
 Mode = Literal["ok", "reset", "slow", "status"]
 
 
-class RawInbox:
-    def __init__(self, mode: Mode = "ok", *, status: int = 202, delay: float = 30.0) -> None:
-        self.mode: Mode = mode
-        self.status = status
-        self.delay = delay
-        self.posts: Counter[str] = Counter()      # path -> POSTs that were answered 2xx
-        self.attempts: Counter[str] = Counter()   # path -> POSTs seen at all
+class Closed(Exception):
+    """The answer closed the connection (raised by `answer` to end it)."""
+
+
+class LoopbackServer:
+    """A raw HTTP/1.1 server on 127.0.0.1 (a free port): each request on a keep-alive
+    connection is handed to `answer`, which subclasses write."""
+
+    def __init__(self) -> None:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -25,7 +27,7 @@ class RawInbox:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> RawInbox:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -37,34 +39,51 @@ class RawInbox:
             writer.transport.abort()
         await self._server.wait_closed()
 
+    async def answer(self, head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                path = lines[0].split(" ")[1]
-                length = next((int(line.split(":", 1)[1]) for line in lines
-                               if line.lower().startswith("content-length:")), 0)
-                await reader.readexactly(length)
-                self.attempts[path] += 1
-                if self.mode == "reset":
-                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\npart")
-                    await writer.drain()
-                    writer.transport.abort()
-                    return
-                if self.mode == "slow":
-                    await asyncio.sleep(self.delay)
-                status = 202 if self.mode in ("ok", "slow") else self.status
-                if 200 <= status < 300:
-                    self.posts[path] += 1
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+                await self.answer(await reader.readuntil(b"\r\n\r\n"), reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError, Closed):
             pass
         finally:
             self._writers.discard(writer)
             writer.close()
+
+
+class RawInbox(LoopbackServer):
+    def __init__(self, mode: Mode = "ok", *, status: int = 202, delay: float = 30.0) -> None:
+        super().__init__()
+        self.mode: Mode = mode
+        self.status = status
+        self.delay = delay
+        self.posts: Counter[str] = Counter()      # path -> POSTs that were answered 2xx
+        self.attempts: Counter[str] = Counter()   # path -> POSTs seen at all
+
+    async def answer(self, head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        lines = head.decode("latin-1").split("\r\n")
+        path = lines[0].split(" ")[1]
+        length = next((int(line.split(":", 1)[1]) for line in lines
+                       if line.lower().startswith("content-length:")), 0)
+        await reader.readexactly(length)
+        self.attempts[path] += 1
+        if self.mode == "reset":
+            writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\npart")
+            await writer.drain()
+            writer.transport.abort()
+            raise Closed
+        if self.mode == "slow":
+            await asyncio.sleep(self.delay)
+        status = 202 if self.mode in ("ok", "slow") else self.status
+        if 200 <= status < 300:
+            self.posts[path] += 1
+        writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
+        await writer.drain()
 
 
 class ActorHost(RawInbox):
@@ -87,27 +106,19 @@ class ActorHost(RawInbox):
                           "publicKeyPem": self.public_key_pem},
         }).encode()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path = lines[0].split(" ")[:2]
-                length = next((int(line.split(":", 1)[1]) for line in lines
-                               if line.lower().startswith("content-length:")), 0)
-                await reader.readexactly(length)
-                if method == "GET" and path.startswith("/users/"):
-                    body = self.document(path.split("/")[2])
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\n"
-                                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-                else:
-                    self.attempts[path] += 1
-                    self.posts[path] += 1
-                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+    async def answer(self, head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        lines = head.decode("latin-1").split("\r\n")
+        method, path = lines[0].split(" ")[:2]
+        length = next((int(line.split(":", 1)[1]) for line in lines
+                       if line.lower().startswith("content-length:")), 0)
+        await reader.readexactly(length)
+        if method == "GET" and path.startswith("/users/"):
+            body = self.document(path.split("/")[2])
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\n"
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        else:
+            self.attempts[path] += 1
+            self.posts[path] += 1
+            writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()

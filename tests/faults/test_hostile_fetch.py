@@ -16,7 +16,7 @@ import tracemalloc
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +25,7 @@ from fedblog.federation.addresses import Resolver, using_resolver
 from fedblog.federation.client import ClientPolicy, FederationClient, FetchError
 from fedblog.federation.keys import generate_rsa_pem, load_signing_key
 from fedblog.federation.pool import HostClients
+from tests.faults.servers import LoopbackServer
 from tests.harness import BlogServer
 from tests.peers.peer import Peer, PeerActor
 from tests.peers.signatures import sign_request
@@ -45,54 +46,32 @@ def gzip_bomb(gib: int = 1) -> bytes:
     return first + block * (gib * 1024 - 1) + packer.flush()
 
 
-class CannedHost:
-    """A raw HTTP/1.1 server on 127.0.0.1 answering GETs from a table path -> (headers, body);
-    anything else 404; `failures[path]` times 503 first. Counts GETs by path."""
+class CannedHost(LoopbackServer):
+    """Answers GETs from a table path -> (headers, body); anything else 404; `failures[path]`
+    times 503 first. Counts GETs by path."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, tuple[dict[str, str], bytes]] = {}
         self.failures: Counter[str] = Counter()
         self.gets: Counter[str] = Counter()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.port = 0
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.base_url}{path}"
 
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                path = head.decode("latin-1").split(" ")[1]
-                self.gets[path] += 1
-                headers, body = self.routes.get(path, ({}, b""))
-                status = "200 OK" if path in self.routes else "404 Not Found"
-                if self.failures[path] > 0:
-                    self.failures[path] -= 1
-                    headers, body, status = {}, b"", "503 Service Unavailable"
-                lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}",
-                         *(f"{k}: {v}" for k, v in headers.items())]
-                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+    async def answer(self, head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        path = head.decode("latin-1").split(" ")[1]
+        self.gets[path] += 1
+        headers, body = self.routes.get(path, ({}, b""))
+        status = "200 OK" if path in self.routes else "404 Not Found"
+        if self.failures[path] > 0:
+            self.failures[path] -= 1
+            headers, body, status = {}, b"", "503 Service Unavailable"
+        lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}",
+                 *(f"{k}: {v}" for k, v in headers.items())]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
 
 
 @pytest.fixture

@@ -105,16 +105,23 @@ async def _resolve(ctx: HandlerContext, note: Note) -> tuple[Parent | None, list
     return None, []
 
 
+async def embedded_or_fetched(ctx: HandlerContext, note: Note | None,
+                              url: str | None) -> Note | None:
+    """`note` as the activity carried it, else the Note fetched from `url`; None when there is
+    none to be had (RetryLater when its server could not answer just now)."""
+    if note is not None or not url:
+        return note
+    try:
+        return await fetch_note(ctx, url)
+    except Unreachable:
+        return None
+    except FetchFailed as exc:
+        raise RetryLater(str(exc)) from exc
+
+
 async def handle(ctx: HandlerContext) -> Result:
     activity = ctx.activity
-    note = created_note(activity)
-    if note is None and activity.object_id:
-        try:
-            note = await fetch_note(ctx, activity.object_id)
-        except Unreachable:
-            return Result.IGNORED
-        except FetchFailed as exc:
-            raise RetryLater(str(exc)) from exc
+    note = await embedded_or_fetched(ctx, created_note(activity), activity.object_id)
     if note is None or note.attributed_to != activity.actor or not note.in_reply_to:
         return Result.IGNORED
     return await store_note(ctx, note)

@@ -10,22 +10,14 @@ outbox/as2.reply_accept.
 
 from __future__ import annotations
 
-import dataclasses
-
-from fedblog.federation.vocab import Activity, Note, host_of
-from fedblog.inbox.context import HandlerContext, PrecheckContext, Rejected, Result, RetryLater
-from fedblog.inbox.handlers.create import fetch_note, precheck_note, store_note
-from fedblog.inbox.parents import FetchFailed, Unreachable
+from fedblog.federation.vocab import Activity, Note, carried_note
+from fedblog.inbox.context import HandlerContext, PrecheckContext, Rejected, Result
+from fedblog.inbox.handlers.create import embedded_or_fetched, precheck_note, store_note
 
 
 def requested_note(activity: Activity) -> Note | None:
     """The reply a ReplyRequest carries inline, attributed as a Create's object would be."""
-    note = activity.instrument_object
-    if not isinstance(note, Note):
-        return None
-    if note.attributed_to is None and host_of(note.id) == host_of(activity.actor):
-        return dataclasses.replace(note, attributed_to=activity.actor)
-    return note
+    return carried_note(activity, activity.instrument_object)
 
 
 async def precheck(checks: PrecheckContext, activity: Activity) -> None:
@@ -40,14 +32,7 @@ async def precheck(checks: PrecheckContext, activity: Activity) -> None:
 
 async def handle(ctx: HandlerContext) -> Result:
     activity = ctx.activity
-    note = requested_note(activity)
-    if note is None and activity.instrument:
-        try:
-            note = await fetch_note(ctx, activity.instrument)
-        except Unreachable:
-            return Result.IGNORED
-        except FetchFailed as exc:
-            raise RetryLater(str(exc)) from exc
+    note = await embedded_or_fetched(ctx, requested_note(activity), activity.instrument)
     if (note is None or note.attributed_to != activity.actor or not note.in_reply_to
             or note.in_reply_to != activity.object_id):
         return Result.IGNORED

@@ -39,7 +39,7 @@ def comment_json(item: QueueItem) -> dict[str, Any]:
         "published_at": iso(comment.published_at),
         "updated_at": iso(comment.updated_at) if comment.updated_at else None,
         "summary": comment.summary, "sensitive": comment.sensitive,
-        "visibility": item.visibility,
+        "visibility": comment.visibility,
         "attachments": [{**asdict(a), "proxy_url": f"/media/comments/{comment.id}/attachments/{i}"}
                         for i, a in enumerate(comment.attachments)],
         "emojis": [asdict(e) for e in comment.emojis],
