@@ -18,6 +18,7 @@ from tests.peers.readers import (
     fetch_all_replies,
     fetch_replies_inline,
     gotosocial_problems,
+    mastodon_accept_effect,
     misskey_problems,
     parse_status,
 )
@@ -257,6 +258,33 @@ async def test_accept_of_follow_names_the_follow_as_mastodon_matches_it(database
         assert accept.object_id == follow["id"]
         assert accept.activity["object"]["actor"] == fan.id
         assert accept.activity["object"]["type"] == "Follow"
+
+
+async def test_an_accept_of_a_reply_does_nothing_to_a_mastodon_follower(database_url: str) -> None:
+    """The blog sends the Accept of an approved reply to its followers too (what a GoToSocial
+    follower needs, tests/federation/test_gotosocial_conformance.py). A Mastodon follower runs
+    accept.rb on it (readers.mastodon_accept_effect): no relay, no follow request of that id, not
+    an embedded Follow — nothing happens, and its own follow stays as it was accepted."""
+    async with BlogServer(database_url) as blog, Peer(name="mastodon") as followers, \
+            Peer(name="commenters") as commenters:
+        fan = followers.add_actor("fan")
+        follow = fan.follow(blog.actor)
+        assert (await fan.post(blog.inbox, follow)).status_code == 202
+        [accepted_follow] = await followers.wait_for("Accept")
+        requests = frozenset({follow["id"]})
+        assert mastodon_accept_effect(accepted_follow.activity,
+                                      follow_request_uris=requests) == "follow accepted"
+        post = await blog.post("Svar godkänns")
+        bob = commenters.add_actor("bob")
+        create = bob.create_note(in_reply_to=post["ap_id"], content="<p>Hej</p>",
+                                 mention=blog.actor)
+        assert (await bob.post(blog.inbox, create)).status_code == 202
+        comment = await _comment_id(blog, create["object"]["id"])
+        await blog.api.post(f"/api/v1/comments/{comment}/approve")
+        [reply_accept] = await followers.wait_for(
+            lambda r: r.type == "Accept" and r.object == create["object"]["id"])
+        assert mastodon_accept_effect(reply_accept.activity,
+                                      follow_request_uris=requests) == "nothing"
 
 
 @pytest.mark.parametrize("status", [{"summary": "Politik", "sensitive": True}])

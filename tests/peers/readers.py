@@ -234,3 +234,20 @@ def misskey_problems(note: dict[str, Any], fetched_from: str) -> list[str]:
     elif urlsplit(actor).netloc != host:
         problems.append("attributedTo on another host")
     return problems
+
+
+def mastodon_accept_effect(accept: dict[str, Any], *, follow_request_uris: frozenset[str],
+                           relay_follow_uris: frozenset[str] = frozenset()) -> str:
+    """What Mastodon does with an Accept it receives: app/lib/activitypub/activity/accept.rb
+    (0486db9f) L2-9. A relay's Follow (by the object's id), else a FollowRequest whose uri is
+    the object's id, else an embedded Follow (found by its actor); anything else — an Accept of
+    a reply, say — does nothing."""
+    obj = accept.get("object")
+    object_uri = value_or_id(obj)
+    if object_uri in relay_follow_uris:
+        return "relay accepted"
+    if object_uri in follow_request_uris:
+        return "follow accepted"
+    if isinstance(obj, dict) and obj.get("type") == "Follow":
+        return "embedded follow accepted"
+    return "nothing"
